@@ -1,0 +1,108 @@
+"""The analysis pipeline: original text -> index terms with positions and original offsets.
+
+One pipeline for documents and queries, as named steps:
+    normalize  (indexer.normalize)  NFC, tone placement, entities, quotes; keeps offsets
+    tokens     (indexer.tokens)     syllables, punctuation, protected codes
+    segment    (indexer.segment)    pyvi CRF words
+    terms      (here)               four term streams, kept apart so they score apart:
+        syllables      lowercase syllables and code parts (recall, phrases)
+        words          multi-syllable words "học_tập", whole codes "03-ct/tw" (precision)
+        folded         syllables without diacritics (queries typed without accents)
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from indexer.normalize import Normalized, fold, normalize
+from indexer.segment import Word, get_segmenter
+from indexer.tokens import Kind, RawToken, code_parts, split_tokens
+
+__all__ = ["Token", "Analysis", "analyze", "analyze_normalized", "syllable_terms", "word_term"]
+
+
+@dataclass(slots=True)
+class Token:
+    """One index term occurrence: `start`/`end` are offsets into the original text."""
+
+    text: str
+    pos: int
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Analysis:
+    syllables: list[Token] = field(default_factory=list)
+    words: list[Token] = field(default_factory=list)
+    folded: list[Token] = field(default_factory=list)
+
+
+_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+")
+
+
+_FORMS: dict[str, tuple[str, str]] = {}  # explicit cache: syllable -> (lower, folded)
+
+
+def _forms(syllable: str) -> tuple[str, str]:
+    low = syllable.lower()
+    forms = (low, fold(low))
+    if len(_FORMS) < 200_000:
+        _FORMS[syllable] = forms
+    return forms
+
+
+def word_term(word: Word) -> str:
+    """The words-stream term of a word: syllables joined by '_', or the whole code."""
+    if word.kind is Kind.SYLLABLE:
+        return "_".join(p.text for p in word.parts).lower()
+    return word.text.lower()
+
+
+def analyze_normalized(norm: Normalized, *, words: list[Word] | None = None) -> Analysis:
+    """Term streams of already-normalized text (`words` from the segmenter, or computed)."""
+    text = norm.text
+    if words is None:
+        words = get_segmenter().words(text)
+    out = Analysis()
+    identity = norm.starts is None
+    span = norm.span
+    syllables, folded = out.syllables.append, out.folded.append
+    syl_pos = 0
+    for word_pos, word in enumerate(words):
+        ws, we = (word.start, word.end) if identity else span(word.start, word.end)
+        if word.kind is not Kind.SYLLABLE or len(word.parts) > 1:
+            term = word_term(word)
+            out.words.append(Token(term, word_pos, ws, we))
+            if word.kind is Kind.NUMBER and _THOUSANDS.fullmatch(word.text):
+                out.words.append(Token(word.text.replace(".", ""), word_pos, ws, we))
+        for part in word.parts:
+            s, e = (part.start, part.end) if identity else span(part.start, part.end)
+            forms = _FORMS.get(part.text)
+            if forms is None:
+                forms = _forms(part.text)
+            syllables(Token(forms[0], syl_pos, s, e))
+            folded(Token(forms[1], syl_pos, s, e))
+            syl_pos += 1
+    return out
+
+
+def analyze(text: str) -> Analysis:
+    """Run the whole pipeline on original text."""
+    return analyze_normalized(normalize(text))
+
+
+def syllable_terms(text: str) -> list[tuple[str, str, int, int]]:
+    """(term, folded term, original start, end) for each syllable and whole code, without
+    the CRF: cheap enough to run on stored documents at query time for highlighting."""
+    norm = normalize(text)
+    out: list[tuple[str, str, int, int]] = []
+    for tok in split_tokens(norm.text):
+        if tok.kind is Kind.PUNCT:
+            continue
+        parts: list[RawToken] = [tok] if tok.kind is Kind.SYLLABLE else [tok, *code_parts(tok)]
+        for part in parts:
+            s, e = norm.span(part.start, part.end)
+            low = part.text.lower()
+            out.append((low, fold(low), s, e))
+    return out

@@ -1,0 +1,155 @@
+"""The Whoosh schema, and the conversion of analysed articles into its field values.
+
+Each text field (title, summary, body) becomes four indexed fields, one per term stream of
+`indexer.analysis` (suffixes below), so that exact-accent and word matches can be weighted
+above folded and syllable matches at query time. Analysis happens in worker processes:
+`prepare` turns an Article into ready-made posting tuples that the single writer process
+only has to append (`PreAnalyzed.index` yields them as they are).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any, Iterable
+
+from whoosh import analysis as wanalysis
+from whoosh import fields, formats
+from whoosh.system import pack_uint
+
+from indexer.analysis import Analysis, Token, analyze
+from indexer.record import Article
+
+__all__ = [
+    "SCHEMA_VERSION", "TEXT_FIELDS", "STREAMS", "PreAnalyzed", "Postings", "build_schema",
+    "prepare", "field_name",
+]
+
+SCHEMA_VERSION = 1
+TEXT_FIELDS = ("title", "summary", "body")
+# stream -> (field suffix, keeps positions for phrase queries)
+STREAMS: dict[str, tuple[str, bool]] = {
+    "syllables": ("", True),
+    "words": ("_w", False),
+    "folded": ("_f", True),
+}
+
+
+def field_name(text_field: str, stream: str) -> str:
+    return text_field + STREAMS[stream][0]
+
+
+class Postings(list):
+    """Pre-encoded (term bytes, freq, weight, value bytes) tuples for one field of one doc."""
+
+
+class StreamAnalyzer(wanalysis.Analyzer):
+    """Whoosh analyzer running our pipeline and emitting one term stream (used only when a
+    plain string reaches a field, e.g. from Whoosh's own tools; the indexer pre-analyses)."""
+
+    def __init__(self, stream: str) -> None:
+        self.stream = stream
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StreamAnalyzer) and other.stream == self.stream
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False,
+                 start_pos: int = 0, start_char: int = 0, **kwargs: Any):
+        tok = wanalysis.Token(positions, chars, **kwargs)
+        for t in getattr(analyze(value), self.stream):
+            tok.text = t.text
+            tok.boost = 1.0
+            if positions:
+                tok.pos = start_pos + t.pos
+            if chars:
+                tok.startchar = start_char + t.start
+                tok.endchar = start_char + t.end
+            yield tok
+
+
+class PreAnalyzed(fields.FieldType):
+    """A scorable text field that accepts `Postings` made by `prepare`."""
+
+    def __init__(self, stream: str, positions: bool, stored: bool = False) -> None:
+        fmt = formats.Positions() if positions else formats.Frequency()
+        super().__init__(fmt, StreamAnalyzer(stream), scorable=True, stored=stored)
+        self.stream = stream
+
+    def index(self, value: Any, **kwargs: Any):
+        if isinstance(value, Postings):
+            return iter(value)
+        return super().index(value, **kwargs)
+
+
+def build_schema() -> fields.Schema:
+    spec: dict[str, fields.FieldType] = {
+        "id": fields.ID(stored=True, unique=True),
+        "category": fields.KEYWORD(stored=True, commas=True, scorable=False, lowercase=False),
+        "date": fields.DATETIME(stored=True, sortable=True),
+        "year": fields.ID(sortable=True),
+        "month": fields.ID(sortable=True),
+        "author": fields.STORED(),
+        "url": fields.STORED(),
+        "source": fields.ID(stored=True),
+        "doc_number": fields.ID(stored=True),
+        "doc_number_key": fields.ID(),
+        "extras": fields.STORED(),
+    }
+    for text_field in TEXT_FIELDS:
+        for stream, (suffix, positions) in STREAMS.items():
+            spec[text_field + suffix] = PreAnalyzed(stream, positions, stored=(suffix == ""))
+    return fields.Schema(**spec)
+
+
+def encode_stream(tokens: Iterable[Token], positions: bool) -> Postings:
+    """Group a term stream into Whoosh posting tuples (what Format.word_values would yield)."""
+    poses: dict[str, list[int]] = defaultdict(list)
+    for t in tokens:
+        poses[t.text].append(t.pos)
+    out = Postings()
+    if positions:
+        encode = formats.Positions().encode
+        for term, plist in poses.items():
+            out.append((term.encode("utf-8"), len(plist), float(len(plist)), encode(plist)))
+    else:
+        for term, plist in poses.items():
+            out.append((term.encode("utf-8"), len(plist), float(len(plist)), pack_uint(len(plist))))
+    return out
+
+
+def doc_number_key(number: str) -> str:
+    """Comparable form of a document number: 'Số: 52/2014/QH13' -> '52/2014/qh13'."""
+    number = number.strip()
+    if number.lower().startswith("số"):
+        number = number[2:].lstrip(" :.")
+    return number.lower()
+
+
+def prepare(article: Article, analyses: dict[str, Analysis] | None = None) -> dict[str, Any]:
+    """Field values for `writer.add_document` / `update_document`, heavy work included."""
+    doc: dict[str, Any] = {"id": article.id}
+    for text_field in TEXT_FIELDS:
+        text = getattr(article, text_field) or ""
+        if not text:
+            continue
+        analysis = analyses[text_field] if analyses else analyze(text)
+        for stream, (suffix, positions) in STREAMS.items():
+            doc[text_field + suffix] = encode_stream(getattr(analysis, stream), positions)
+        doc["_stored_" + text_field] = text
+    if article.categories:
+        doc["category"] = ",".join(c.replace(",", " ") for c in article.categories)
+    if article.date is not None:
+        date = article.date
+        if isinstance(date, dt.date) and not isinstance(date, dt.datetime):
+            date = dt.datetime(date.year, date.month, date.day)
+        doc["date"] = date
+        doc["year"] = f"{date.year:04d}"
+        doc["month"] = f"{date.year:04d}-{date.month:02d}"
+    for name in ("author", "url", "source", "doc_number"):
+        value = getattr(article, name)
+        if value:
+            doc[name] = value
+    if article.doc_number:
+        doc["doc_number_key"] = doc_number_key(article.doc_number)
+    if article.extras:
+        doc["extras"] = article.extras
+    return doc
