@@ -1,0 +1,144 @@
+"""The index on disk: generations behind a symlink, the writer lock, atomic swaps.
+
+Layout for an index path P (e.g. var/index):
+    P                 symlink -> P.generations/<name>   (what readers open)
+    P.generations/    one Whoosh index directory per generation
+A rebuild writes a new generation and then replaces the symlink with `os.replace`, which
+is atomic: a reader sees the old index or the new one, never a half-built one. Whoosh
+allows one writer per index; its lock is an fcntl lock, released by the kernel when a
+writer dies, so a lock left by a killed run is never stale: the lock file may stay, the
+lock does not.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+from whoosh import index as windex
+from whoosh.index import LockError
+from whoosh.writing import SegmentWriter
+
+from indexer.schema import SCHEMA_VERSION, build_schema
+
+__all__ = [
+    "IndexBusy", "generations_dir", "live_dir", "open_index", "open_or_create",
+    "new_generation", "swap_in", "open_writer", "index_version", "prune_generations",
+]
+
+WRITER_MEMORY_MB = 256
+
+
+class IndexBusy(RuntimeError):
+    """Another process holds the writer lock for longer than we were willing to wait."""
+
+
+def generations_dir(path: Path) -> Path:
+    return path.with_name(path.name + ".generations")
+
+
+def live_dir(path: Path) -> Path | None:
+    """The directory readers should open now (the symlink target), or None if no index."""
+    if path.is_symlink() or path.is_dir():
+        real = path.resolve()
+        if real.is_dir() and windex.exists_in(str(real)):
+            return real
+    return None
+
+
+def open_index(path: Path) -> windex.Index:
+    real = live_dir(path)
+    if real is None:
+        raise FileNotFoundError(f"no index at {path}")
+    return windex.open_dir(str(real))
+
+
+def new_generation(path: Path) -> Path:
+    """Create an empty index in a fresh generation directory (not yet live)."""
+    gens = generations_dir(path)
+    gens.mkdir(parents=True, exist_ok=True)
+    name = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    target = gens / name
+    target.mkdir()
+    windex.create_in(str(target), build_schema())
+    (target / "VNSEARCH_SCHEMA").write_text(str(SCHEMA_VERSION))
+    return target
+
+
+def swap_in(path: Path, generation: Path) -> None:
+    """Make `generation` live atomically (replace the symlink), then fsync the parent."""
+    if path.exists() and not path.is_symlink():
+        raise RuntimeError(f"{path} is a plain directory, not a vnsearch index symlink")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    os.symlink(os.path.relpath(generation, path.parent), tmp)
+    os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def open_or_create(path: Path) -> windex.Index:
+    """Open the live index, creating a first generation if there is none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if live_dir(path) is None:
+        if path.is_symlink():
+            path.unlink()  # dangling link: its generation was removed by hand
+        swap_in(path, new_generation(path))
+    return open_index(path)
+
+
+@contextlib.contextmanager
+def open_writer(ix: windex.Index, timeout: float) -> Iterator[SegmentWriter]:
+    """The index's single writer, waiting up to `timeout` seconds for the lock."""
+    deadline = time.monotonic() + max(0.0, timeout)
+    while True:
+        try:
+            writer = ix.writer(limitmb=WRITER_MEMORY_MB)
+            break
+        except LockError:
+            if time.monotonic() >= deadline:
+                raise IndexBusy(
+                    f"another writer holds the lock on {ix.storage.folder} "
+                    f"(waited {timeout:.1f}s); try again when it has finished"
+                ) from None
+            time.sleep(0.2)
+    try:
+        yield writer
+    except BaseException:
+        writer.cancel()
+        raise
+
+
+def index_version(path: Path) -> str:
+    """Generation name and latest commit number: changes on every commit and every swap."""
+    real = live_dir(path)
+    if real is None:
+        return "none"
+    return f"{real.name}:{latest_commit(real)}"
+
+
+def latest_commit(real: Path) -> int:
+    """Whoosh's newest TOC generation in an index directory (-1 if none)."""
+    gens = [int(p.name[len("_MAIN_"):-len(".toc")]) for p in real.glob("_MAIN_*.toc")
+            if p.name[len("_MAIN_"):-len(".toc")].isdigit()]
+    return max(gens, default=-1)
+
+
+def prune_generations(path: Path, keep: int = 2) -> list[Path]:
+    """Delete old generations, keeping the live one and the `keep - 1` newest others."""
+    gens = generations_dir(path)
+    if not gens.is_dir():
+        return []
+    live = live_dir(path)
+    others = sorted((g for g in gens.iterdir() if g.is_dir() and g != live), reverse=True)
+    removed = []
+    for old in others[max(0, keep - 1):]:
+        shutil.rmtree(old, ignore_errors=True)
+        removed.append(old)
+    return removed
