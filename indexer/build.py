@@ -1,0 +1,246 @@
+"""Indexing runs: read sources, analyse in worker processes, write and commit in batches.
+
+Data flow: sources -> (Article | RecordError) -> worker pool: `schema.prepare` (normalize,
+segment, encode postings) -> this process: one Whoosh writer, one commit per batch.
+- Memory stays bounded: at most two batches are in flight (one being analysed while the
+  previous one is written), whatever the input size.
+- A killed run loses only its uncommitted batch; every committed batch is searchable, and
+  re-running updates documents by id, so it never duplicates.
+- `rebuild` writes a new generation and swaps it in atomically (`indexer.store`).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from indexer.record import Article, RecordError
+from indexer.schema import prepare
+from indexer.store import new_generation, open_index, open_or_create, open_writer, prune_generations, swap_in
+
+__all__ = ["BuildOptions", "BuildStats", "build", "delete_documents", "index_articles"]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    batch_size: int = 1000
+    workers: int = 0  # 0: one per CPU; 1: analyse in this process
+    rebuild: bool = False
+    lock_timeout: float = 30.0
+    max_body_chars: int = 10_000_000
+    rejects_path: Path | None = None
+    progress: str = "auto"  # auto | bar | lines | quiet
+
+
+@dataclass
+class BuildStats:
+    added: int = 0
+    updated: int = 0
+    rejected: int = 0
+    commits: int = 0
+    seconds: float = 0.0
+    rejects: list[RecordError] = field(default_factory=list)  # the first few, for the summary
+
+    @property
+    def indexed(self) -> int:
+        return self.added + self.updated
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.indexed / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        return (f"added {self.added}, updated {self.updated}, rejected {self.rejected}, "
+                f"{self.seconds:.1f} s, {self.docs_per_second:.0f} docs/s")
+
+
+Prepared = tuple[str, dict[str, Any]]
+
+
+def _prepare(item: Article | RecordError, max_body_chars: int) -> Prepared | RecordError:
+    """Worker side: heavy analysis; errors come back as values, never kill the run."""
+    if isinstance(item, RecordError):
+        return item
+    where = str(item.extras.get("_where", item.id)) if item.extras else item.id
+    try:
+        if len(item.body) > max_body_chars:
+            return RecordError(where, f"body too large ({len(item.body)} characters, "
+                                      f"limit {max_body_chars})")
+        if item.extras:
+            item.extras.pop("_where", None)
+        return item.id, prepare(item)
+    except Exception as exc:  # a bug in analysis must not lose the rest of the input
+        return RecordError(where, f"analysis failed: {type(exc).__name__}: {exc}")
+
+
+def _warm_up() -> None:
+    from indexer.segment import get_segmenter
+
+    get_segmenter()
+
+
+class _Analyser:
+    """Runs `_prepare` over batches, overlapping the next batch with the caller's writing."""
+
+    def __init__(self, workers: int, max_body_chars: int) -> None:
+        self.max_body_chars = max_body_chars
+        self.pool = None
+        if workers != 1:
+            ctx = multiprocessing.get_context("fork")
+            self.pool = ctx.Pool(workers or os.cpu_count() or 1, initializer=_warm_up)
+
+    def batches(self, batches: Iterator[list[Article | RecordError]]):
+        if self.pool is None:
+            for batch in batches:
+                yield [_prepare(item, self.max_body_chars) for item in batch]
+            return
+        args = lambda b: [(item, self.max_body_chars) for item in b]  # noqa: E731
+        pending = None
+        for batch in batches:
+            job = self.pool.starmap_async(_prepare, args(batch), chunksize=8)
+            if pending is not None:
+                yield pending.get()
+            pending = job
+        if pending is not None:
+            yield pending.get()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+
+
+class _Progress:
+    """tqdm bar on a terminal, a line every 10 s otherwise, nothing when quiet."""
+
+    def __init__(self, mode: str, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        if mode == "auto":
+            mode = "bar" if self.stream.isatty() else "lines"
+        self.mode = mode
+        self.count = 0
+        self.start = self.last = time.monotonic()
+        self.bar = None
+        if mode == "bar":
+            from tqdm import tqdm
+
+            self.bar = tqdm(unit="doc", file=self.stream, smoothing=0.1, dynamic_ncols=True)
+
+    def update(self, n: int, rejected: int) -> None:
+        self.count += n
+        if self.bar is not None:
+            self.bar.update(n)
+            self.bar.set_postfix(rejected=rejected, refresh=False)
+        elif self.mode == "lines" and time.monotonic() - self.last >= 10:
+            self.last = time.monotonic()
+            rate = self.count / max(1e-9, self.last - self.start)
+            print(f"indexed {self.count} documents, {rate:.0f} docs/s, {rejected} rejected",
+                  file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def index_articles(items: Iterable[Article | RecordError], index_path: Path,
+                   options: BuildOptions = BuildOptions(),
+                   on_reject: Callable[[RecordError], None] | None = None) -> BuildStats:
+    """Index a stream of articles (or source errors) into the index at `index_path`."""
+    stats = BuildStats()
+    started = time.monotonic()
+    target = new_generation(index_path) if options.rebuild else None
+    index_path.parent.mkdir(parents=True, exist_ok=True)
+    rejects_file = open(options.rejects_path, "a", encoding="utf-8") if options.rejects_path else None
+    progress = _Progress(options.progress)
+    analyser = _Analyser(options.workers, options.max_body_chars)  # fork before opening files
+
+    def reject(err: RecordError) -> None:
+        stats.rejected += 1
+        if len(stats.rejects) < 20:
+            stats.rejects.append(err)
+        if rejects_file is not None:
+            rejects_file.write(json.dumps({"where": err.where, "reason": err.reason},
+                                          ensure_ascii=False) + "\n")
+        if on_reject is not None:
+            on_reject(err)
+
+    try:
+        from whoosh import index as windex
+
+        ix = windex.open_dir(str(target)) if target is not None else open_or_create(index_path)
+        for batch in analyser.batches(_chunks(items, options.batch_size)):
+            docs: dict[str, dict[str, Any]] = {}
+            for result in batch:
+                if isinstance(result, RecordError):
+                    reject(result)
+                else:
+                    if result[0] in docs:  # the last version of an id in a batch wins
+                        stats.updated += 1
+                    docs[result[0]] = result[1]
+            if docs:
+                _write_batch(ix, docs, options.lock_timeout, stats)
+            progress.update(len(batch), stats.rejected)
+        if target is not None:
+            swap_in(index_path, target)
+            prune_generations(index_path, keep=2)
+    finally:
+        analyser.close()
+        progress.close()
+        if rejects_file is not None:
+            rejects_file.close()
+    stats.seconds = time.monotonic() - started
+    return stats
+
+
+def _write_batch(ix, docs: dict[str, dict[str, Any]], lock_timeout: float, stats: BuildStats) -> None:
+    with open_writer(ix, lock_timeout) as writer:
+        with ix.searcher() as searcher:  # the committed index: which ids exist already
+            for doc_id, doc in docs.items():
+                existing = list(searcher.document_numbers(id=doc_id))
+                for docnum in existing:
+                    writer.delete_document(docnum)
+                writer.add_document(**doc)
+                if existing:
+                    stats.updated += 1
+                else:
+                    stats.added += 1
+        writer.commit()
+    stats.commits += 1
+
+
+def build(paths: list[Path], index_path: Path, options: BuildOptions = BuildOptions(),
+          max_record_bytes: int = 10_000_000) -> BuildStats:
+    """`vnsearch index`: every supported file under `paths` into the index."""
+    from indexer.sources import iter_articles
+
+    return index_articles(iter_articles(paths), index_path, options)
+
+
+def delete_documents(index_path: Path, ids: list[str], lock_timeout: float = 30.0) -> tuple[int, list[str]]:
+    """Delete documents by id; returns (deleted count, ids that were not in the index)."""
+    ix = open_index(index_path)
+    missing: list[str] = []
+    deleted = 0
+    with open_writer(ix, lock_timeout) as writer:
+        with ix.searcher() as searcher:
+            for doc_id in ids:
+                numbers = list(searcher.document_numbers(id=doc_id))
+                if not numbers:
+                    missing.append(doc_id)
+                for docnum in numbers:
+                    writer.delete_document(docnum)
+                    deleted += 1
+        writer.commit()
+    return deleted, missing
