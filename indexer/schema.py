@@ -24,13 +24,14 @@ __all__ = [
     "prepare", "field_name",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TEXT_FIELDS = ("title", "summary", "body")
 # stream -> (field suffix, keeps positions for phrase queries)
 STREAMS: dict[str, tuple[str, bool]] = {
     "syllables": ("", True),
     "words": ("_w", False),
     "folded": ("_f", True),
+    "bigrams": ("_b", False),
 }
 
 

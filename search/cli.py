@@ -189,7 +189,7 @@ def parser() -> argparse.ArgumentParser:
     common(sp)
     sp.add_argument("dir", type=Path)
     sp.add_argument("--json", action="store_true")
-    sp.add_argument("--variant", default="all", help="accented | unaccented | tones | nfd | all")
+    sp.add_argument("--variant", default="accented", help="accented | unaccented | tones | nfd | all")
     sp.set_defaults(func=cmd_eval)
 
     sp = sub.add_parser("segeval", help="word segmentation P/R/F1 on the UD-VTB gold set")
