@@ -1,0 +1,64 @@
+"""gunicorn settings for the vnsearch API: ``gunicorn -c config/gunicorn.conf.py search.api.wsgi:application``.
+
+Environment overrides: VNSEARCH_BIND (host:port; else [server] host/port from the
+settings, i.e. VNSEARCH_SERVER_HOST / VNSEARCH_SERVER_PORT, default 127.0.0.1:8000),
+VNSEARCH_WORKERS (else WEB_CONCURRENCY, else 2), VNSEARCH_THREADS (4),
+VNSEARCH_ACCESSLOG=1 for an access log on stdout.
+
+Choices:
+- worker_class gthread, threads 4 (not measured yet): a search spends part of its time
+  in I/O (reading postings, writing responses) and ``?wait=1`` writes sleep while they
+  poll the queue; threads keep such a request from holding a whole worker process, and
+  share one engine (one set of analysis models and index readers) per worker instead of
+  one per connection. CPU-bound analysis still runs one at a time per process (GIL), so
+  scale CPU with workers.
+- preload_app False: the master must not import the app. The engine (pyvi's CRF tagger,
+  a C object from python-crfsuite, and Whoosh file handles) and the applier thread have
+  to be created in each worker after fork: C library state and threads do not survive
+  fork, and shared file offsets between processes would corrupt reads. Each worker
+  imports search.api.wsgi itself and opens the engine on its first request.
+- post_fork starts the worker's spool applier thread; worker_exit stops it after its
+  current pass (a worker killed mid-commit is also safe, see indexer/spool.py).
+- timeout 30: a request stuck that long is a bug (the ?wait timeout is capped at 20 s);
+  max_requests 2000 +- 200 recycles workers to bound slow memory growth, staggered so
+  they do not all restart at once.
+- limit_request_line 8190 (the maximum): a 500-character Vietnamese query is ~4.5 kB
+  once percent-encoded, more than the 4094 default. Header count and size are capped.
+"""
+import os
+
+from config.settings import load_settings
+
+_settings = load_settings()
+
+bind = os.environ.get("VNSEARCH_BIND") or f"{_settings.server.host}:{_settings.server.port}"
+workers = int(os.environ.get("VNSEARCH_WORKERS") or os.environ.get("WEB_CONCURRENCY") or 2)
+worker_class = "gthread"
+threads = int(os.environ.get("VNSEARCH_THREADS") or 4)
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+max_requests = 2000
+max_requests_jitter = 200
+limit_request_line = 8190
+limit_request_fields = 50
+limit_request_field_size = 8190
+preload_app = False
+accesslog = "-" if os.environ.get("VNSEARCH_ACCESSLOG", "").lower() in ("1", "true", "yes", "on") else None
+errorlog = "-"
+loglevel = os.environ.get("VNSEARCH_LOGLEVEL", "info")
+
+
+def post_fork(server, worker):
+    from search.api import wsgi
+
+    wsgi.start_background()
+    server.log.info("worker %s: spool applier thread started", worker.pid)
+
+
+def worker_exit(server, worker):
+    import sys
+
+    wsgi = sys.modules.get("search.api.wsgi")
+    if wsgi is not None:
+        wsgi.stop_background(timeout=max(1.0, graceful_timeout - 5))

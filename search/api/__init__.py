@@ -1,0 +1,1 @@
+"""The HTTP API (Falcon): `create_app` in `search.api.app`; gunicorn entry `search.api.wsgi`."""
