@@ -1,0 +1,512 @@
+"""The search engine used by the HTTP API, the CLI and the evaluation harness.
+
+One `Engine` per process serves many requests. It keeps one open generation of the index
+(a Whoosh searcher plus the caches that belong to it: vocabulary, facet value sets, date
+order) and swaps it when the index changes on disk, either by a new commit or by an atomic
+swap of the index directory symlink. Requests hold a reference to the generation they
+started with, so a swap never closes a searcher that is still in use.
+
+Per request: the exact matching set is computed with set algebra (`search.docsets`), then
+Whoosh ranks only the top page*per_page with BM25F (`searcher.search(limit=..., filter=)`),
+facets are intersections with cached value sets (`search.facets`), and date sorting walks a
+per-generation date order. Nothing iterates over all results in Python more than once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import heapq
+import html
+import os
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from whoosh import collectors
+from whoosh import index as windex
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from config.settings import SearchSettings
+from indexer.synonyms import SynonymTable, load_synonyms
+from search.docsets import DocSets
+from search.errors import IndexUnavailable, InvalidRequest
+from search.facets import FACET_FIELDS, FacetCache, FacetValue
+from search.highlight import Highlighter
+from search.query import (
+    CompiledQuery, HighlightTerms, QueryContext, compile_query, load_stopwords, parse,
+)
+from search.ranking import RankingParams
+from search.suggest import autocomplete, did_you_mean
+from search.vocab import Vocabulary
+
+__all__ = [
+    "SearchRequest", "Hit", "FacetValue", "SearchResult", "Engine", "RankingParams", "SORTS",
+]
+
+SORTS = ("relevance", "newest", "oldest")
+USE_QUALITY = True  # block-max skipping in the top-N collector
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str = ""
+    categories: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    sort: str = "relevance"  # relevance | newest | oldest
+    page: int = 1
+    per_page: int = 10
+    highlight: bool = True
+    facets: bool = True
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    title: str
+    title_html: str  # escaped title, query terms in <mark>
+    snippet: str  # escaped HTML excerpt, query terms in <mark>, "…" where cut
+    url: str
+    date: str | None  # ISO date
+    category: list[str]
+    author: str
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    hits: list[Hit]
+    facets: dict[str, list[FacetValue]]  # keys "category", "year"
+    suggestion: str | None  # did-you-mean, diacritic-aware
+
+
+# --- one open index generation -------------------------------------------------------------
+
+class _Generation:
+    """A searcher and its caches; closed when retired and no request uses it any more."""
+
+    def __init__(self, real: Path, ix: windex.Index, ranking: RankingParams) -> None:
+        self.real = real
+        self.ix = ix
+        self.searcher = ix.searcher(weighting=ranking.weighting())
+        self.reader = self.searcher.reader()
+        self.generation = self.reader.generation()
+        if self.generation is None:
+            self.generation = ix.latest_generation()
+        try:
+            ino = os.stat(real).st_ino
+        except OSError:
+            ino = 0
+        digest = hashlib.sha1(f"{real}:{ino}:{self.generation}".encode()).hexdigest()[:10]
+        self.version = f"{self.generation}-{digest}"
+        self.vocab = Vocabulary(self.searcher)
+        self.facets = FacetCache(self.searcher)
+        self.refs = 0
+        self.retired = False
+        self._lock = threading.Lock()
+        self._searchers: dict[RankingParams, Searcher] = {ranking: self.searcher}
+        self._all: frozenset[int] | None = None
+        self._dates: tuple[list[int], list[int], frozenset[int]] | None = None
+
+    def searcher_for(self, ranking: RankingParams) -> Searcher:
+        """A searcher on the same reader with the given weights (same docnums)."""
+        s = self._searchers.get(ranking)
+        if s is None:
+            s = Searcher(self.reader, weighting=ranking.weighting(), closereader=False)
+            with self._lock:
+                if len(self._searchers) > 16:
+                    self._searchers = {k: v for k, v in list(self._searchers.items())[:1]}
+                self._searchers[ranking] = s
+        return s
+
+    def all_docs(self) -> frozenset[int]:
+        if self._all is None:
+            self._all = frozenset(self.reader.all_doc_ids())
+        return self._all
+
+    def dates(self) -> tuple[list[int], list[int], frozenset[int]]:
+        """(sortable date per docnum, dated docnums oldest first, dated docnum set)."""
+        if self._dates is None:
+            with self._lock:
+                if self._dates is None:
+                    self._dates = self._build_dates()
+        return self._dates
+
+    def _build_dates(self) -> tuple[list[int], list[int], frozenset[int]]:
+        values = [0] * self.reader.doc_count_all()
+        for leaf, offset in self.reader.leaf_readers():
+            if not leaf.has_column("date"):
+                continue
+            col = leaf.column_reader("date", translate=False)
+            for i, v in enumerate(col):
+                values[offset + i] = int(v) if v is not None else 0
+        dated = set()
+        for docs in self.facets.values("year").values():
+            dated |= docs
+        order = sorted(dated, key=lambda d: (values[d], d))
+        return values, order, frozenset(dated)
+
+    def close(self) -> None:
+        try:
+            self.searcher.close()
+        except Exception:  # already closed or files gone: nothing left to release
+            pass
+
+
+# --- request handling ---------------------------------------------------------------------
+
+def _validate(req: SearchRequest, st: SearchSettings) -> None:
+    if not isinstance(req.q, str):
+        raise InvalidRequest("q", "must be a string")
+    if len(req.q) > st.max_query_chars:
+        raise InvalidRequest("q", f"longer than {st.max_query_chars} characters")
+    if req.sort not in SORTS:
+        raise InvalidRequest("sort", f"must be one of {', '.join(SORTS)}")
+    if not isinstance(req.page, int) or isinstance(req.page, bool) or req.page < 1:
+        raise InvalidRequest("page", "must be an integer >= 1")
+    if (not isinstance(req.per_page, int) or isinstance(req.per_page, bool)
+            or not 1 <= req.per_page <= st.max_per_page):
+        raise InvalidRequest("per_page", f"must be an integer from 1 to {st.max_per_page}")
+    if req.page * req.per_page > st.max_depth:
+        raise InvalidRequest("page", f"results deeper than {st.max_depth} are not available")
+    for name in ("date_from", "date_to"):
+        value = getattr(req, name)
+        if value is not None and not isinstance(value, dt.date):
+            raise InvalidRequest(name, "must be a date")
+    if req.date_from and req.date_to and _as_date(req.date_from) > _as_date(req.date_to):
+        raise InvalidRequest("date_from", "is after date_to")
+    cats = req.categories
+    if isinstance(cats, str) or not all(isinstance(c, str) for c in cats):
+        raise InvalidRequest("categories", "must be a list of strings")
+    if len(cats) > 100 or any(len(c) > 200 for c in cats):
+        raise InvalidRequest("categories", "too many or too long")
+
+
+def _as_date(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _iso(value: Any) -> str | None:
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return None
+
+
+def _categories(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [c.strip() for c in str(value).split(",") if c.strip()]
+
+
+class Engine:
+    """Search over one index directory (see the module docstring)."""
+
+    def __init__(self, index_dir: Path, settings: SearchSettings | None = None,
+                 ranking: RankingParams | None = None) -> None:
+        self.index_dir = Path(index_dir)
+        self.settings = settings or SearchSettings()
+        self.ranking = ranking or RankingParams()
+        self._lock = threading.RLock()
+        self._gen: _Generation | None = None
+        self._last_check = 0.0
+        self._synonyms: SynonymTable | None = None
+        self._synonyms_loaded = False
+        self._stopwords = load_stopwords()
+
+    # --- generations ------------------------------------------------------------------
+
+    def _open(self) -> _Generation:
+        path = self.index_dir
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise IndexUnavailable(f"index directory {path} does not exist") from None
+        if not real.is_dir():
+            raise IndexUnavailable(f"{path} is not a directory")
+        try:
+            if not windex.exists_in(str(real)):
+                raise IndexUnavailable(f"no index in {path}")
+            ix = windex.open_dir(str(real))
+            return _Generation(real, ix, self.ranking)
+        except IndexUnavailable:
+            raise
+        except Exception as e:  # corrupt or half-written index
+            raise IndexUnavailable(f"cannot open index in {path}: {e}") from e
+
+    def _swap(self, new: _Generation) -> None:
+        with self._lock:
+            old, self._gen = self._gen, new
+            if old is not None:
+                old.retired = True
+                if old.refs == 0:
+                    old.close()
+
+    @contextmanager
+    def _use(self) -> Iterator[_Generation]:
+        with self._lock:
+            if self._gen is None:
+                self._gen = self._open()
+                self._last_check = time.monotonic()
+            gen = self._gen
+            gen.refs += 1
+        try:
+            yield gen
+        finally:
+            with self._lock:
+                gen.refs -= 1
+                if gen.retired and gen.refs == 0:
+                    gen.close()
+
+    def refresh(self) -> bool:
+        """Reopen if the index changed on disk (new commit, or the directory swapped)."""
+        with self._lock:
+            self._last_check = time.monotonic()
+            gen = self._gen
+            if gen is None:
+                try:
+                    self._gen = self._open()
+                except IndexUnavailable:
+                    return False
+                return True
+        try:
+            real = self.index_dir.resolve(strict=True)
+            changed = real != gen.real
+            if not changed:
+                changed = gen.ix.latest_generation() != gen.generation
+        except Exception:  # mid-swap or gone: keep serving what is open
+            return False
+        if not changed:
+            return False
+        try:
+            new = self._open()
+        except IndexUnavailable:
+            return False
+        self._swap(new)
+        return True
+
+    def _maybe_refresh(self) -> None:
+        if self._gen is not None and time.monotonic() - self._last_check >= self.settings.refresh_interval:
+            self.refresh()
+
+    def close(self) -> None:
+        with self._lock:
+            gen, self._gen = self._gen, None
+            if gen is not None:
+                gen.retired = True
+                if gen.refs == 0:
+                    gen.close()
+
+    def version(self) -> str:
+        with self._use() as gen:
+            return gen.version
+
+    def doc_count(self) -> int:
+        with self._use() as gen:
+            return gen.searcher.doc_count()
+
+    # --- documents ----------------------------------------------------------------------
+
+    def get_document(self, doc_id: str) -> dict | None:
+        """All stored fields of a document: date as ISO, categories as a list."""
+        with self._use() as gen:
+            docnum = gen.searcher.document_number(id=doc_id)
+            if docnum is None:
+                return None
+            return self._document(gen.searcher.stored_fields(docnum))
+
+    @staticmethod
+    def _document(stored: dict) -> dict:
+        doc = {
+            "id": stored.get("id", ""),
+            "title": stored.get("title", "") or "",
+            "summary": stored.get("summary", "") or "",
+            "body": stored.get("body", "") or "",
+            "date": _iso(stored.get("date")),
+            "category": _categories(stored.get("category")),
+            "author": stored.get("author", "") or "",
+            "url": stored.get("url", "") or "",
+            "source": stored.get("source", "") or "",
+            "doc_number": stored.get("doc_number", "") or "",
+            "extras": dict(stored.get("extras") or {}),
+        }
+        return doc
+
+    # --- search -------------------------------------------------------------------------
+
+    def _synonym_table(self) -> SynonymTable | None:
+        if not self._synonyms_loaded:
+            try:
+                self._synonyms = load_synonyms(self.settings.synonyms)
+            except (OSError, ValueError):
+                self._synonyms = None
+            self._synonyms_loaded = True
+        return self._synonyms
+
+    def _context(self, gen: _Generation) -> QueryContext:
+        return QueryContext(
+            ranking=self.ranking,
+            vocab=gen.vocab,
+            synonyms=self._synonym_table(),
+            stopwords=self._stopwords,
+            max_terms=self.settings.max_query_terms,
+            resolve_category=lambda name: gen.facets.resolve("category", name),
+        )
+
+    def _filter(self, gen: _Generation, ds: DocSets, req: SearchRequest,
+                comp: CompiledQuery) -> set[int] | frozenset[int] | None:
+        """Documents allowed by the request's and the query's filters (None: all)."""
+        allowed: set[int] | frozenset[int] | None = None
+
+        def narrow(docs: set[int] | frozenset[int]) -> None:
+            nonlocal allowed
+            allowed = docs if allowed is None else (allowed & docs)
+
+        if req.categories:
+            values: list[str] = []
+            for name in req.categories:
+                values.extend(gen.facets.resolve("category", name))
+            narrow(gen.facets.docs("category", set(values)))
+        if comp.categories or comp.unmatched_category:
+            narrow(gen.facets.docs("category", set(comp.categories)))
+        if req.date_from or req.date_to:
+            start = dt.datetime.combine(_as_date(req.date_from), dt.time(0)) if req.date_from else None
+            end = (dt.datetime.combine(_as_date(req.date_to), dt.time(0))
+                   + dt.timedelta(days=1) - dt.timedelta(microseconds=1)) if req.date_to else None
+            narrow(ds.of(wq.DateRange("date", start, end)))
+        if comp.excluded_categories:
+            base = gen.all_docs() if allowed is None else allowed
+            allowed = set(base) - gen.facets.docs("category", set(comp.excluded_categories))
+        return allowed
+
+    def _matching(self, ds: DocSets, match: wq.Query | None, comp: CompiledQuery,
+                  allowed: set[int] | frozenset[int] | None) -> set[int] | frozenset[int]:
+        docs = ds.of(match)
+        if comp.exclude is not None:
+            docs = set(docs) - ds.of(comp.exclude)
+        if allowed is not None:
+            docs = docs & allowed if len(docs) <= len(allowed) else allowed & docs
+        return docs
+
+    def _by_date(self, gen: _Generation, docs: set[int] | frozenset[int], n: int,
+                 newest: bool) -> list[int]:
+        """The first n of `docs` by date (undated documents last), without a full sort."""
+        values, order, dated = gen.dates()
+        out: list[int] = []
+        if len(docs) * 8 >= len(order):
+            seq = reversed(order) if newest else iter(order)
+            for d in seq:
+                if d in docs:
+                    out.append(d)
+                    if len(out) >= n:
+                        return out
+        else:
+            cand = [d for d in docs if d in dated]
+            key = lambda d: (values[d], d)  # noqa: E731
+            out = heapq.nlargest(n, cand, key=key) if newest else heapq.nsmallest(n, cand, key=key)
+            if len(out) >= n:
+                return out
+        rest = sorted((d for d in docs if d not in dated), reverse=newest)
+        return out + rest[: n - len(out)]
+
+    def search(self, req: SearchRequest) -> SearchResult:
+        st = self.settings
+        _validate(req, st)
+        started = time.perf_counter()
+        self._maybe_refresh()
+        with self._use() as gen:
+            searcher = gen.searcher_for(self.ranking)
+            parsed = parse(req.q, st.max_query_chars)
+            ctx = self._context(gen)
+            comp = compile_query(parsed, ctx) if not parsed.is_empty else CompiledQuery()
+            ds = DocSets(searcher, gen.all_docs())
+            allowed = self._filter(gen, ds, req, comp)
+            match, scored = comp.match, comp.scored
+            docs = self._matching(ds, match, comp, allowed)
+            if not docs and comp.relaxed is not None:
+                match, scored = comp.relaxed, comp.relaxed_scored
+                docs = self._matching(ds, match, comp, allowed)
+            total = len(docs)
+            limit = req.page * req.per_page
+            sort = req.sort if comp.has_terms else ("oldest" if req.sort == "oldest" else "newest")
+            ranked: list[tuple[int, float]] = []
+            if total and sort == "relevance":
+                ranked = self._rank(searcher, scored, docs, limit)
+            elif total:
+                ranked = [(d, 0.0) for d in self._by_date(gen, docs, limit, sort == "newest")]
+            page = ranked[(req.page - 1) * req.per_page:limit]
+            hl = Highlighter(comp.highlight if req.highlight else HighlightTerms(), st.snippet_chars)
+            hits = [self._hit(searcher.stored_fields(d), score, hl) for d, score in page]
+            facets: dict[str, list[FacetValue]] = {}
+            if req.facets:
+                every = (allowed is None and match is None and comp.exclude is None)
+                for name in FACET_FIELDS:
+                    facets[name] = gen.facets.counts(name, None if every else docs)
+            suggestion = None
+            if comp.has_terms:
+                suggestion = did_you_mean(
+                    comp, gen.vocab, total,
+                    lambda text: self._count(gen, ds, ctx, text, allowed), parsed.text,
+                )
+        took = (time.perf_counter() - started) * 1000.0
+        return SearchResult(parsed.text, total, req.page, req.per_page, round(took, 3),
+                            hits, facets, suggestion)
+
+    @staticmethod
+    def _rank(searcher: Searcher, scored: wq.Query, docs: set[int] | frozenset[int],
+              limit: int) -> list[tuple[int, float]]:
+        """Top `limit` of `docs` by score. Whoosh's matcher replacement (the collector's
+        `replace` optimisation) drops documents of later segments that belong in the top N,
+        so it is off; block-quality skipping stays (measured exact, see tests)."""
+        top = collectors.TopCollector(limit=limit, usequality=USE_QUALITY, replace=0)
+        col = collectors.FilterCollector(top, allow=docs)
+        searcher.search_with_collector(scored, col)
+        return [(h.docnum, h.score) for h in col.results()]
+
+    def _count(self, gen: _Generation, ds: DocSets, ctx: QueryContext, text: str,
+               allowed: set[int] | frozenset[int] | None) -> int:
+        comp = compile_query(parse(text, self.settings.max_query_chars), ctx)
+        if comp.match is None:
+            return 0
+        return len(self._matching(ds, comp.match, comp, allowed))
+
+    @staticmethod
+    def _hit(stored: dict, score: float, hl: Highlighter) -> Hit:
+        title = stored.get("title", "") or ""
+        snippet = hl.best_snippet([stored.get("summary", "") or "", stored.get("body", "") or ""])
+        return Hit(
+            id=stored.get("id", ""),
+            title=title,
+            title_html=hl.mark_all(title) if hl.active else html.escape(title, quote=True),
+            snippet=snippet.html,
+            url=stored.get("url", "") or "",
+            date=_iso(stored.get("date")),
+            category=_categories(stored.get("category")),
+            author=stored.get("author", "") or "",
+            score=float(score),
+        )
+
+    # --- autocomplete -------------------------------------------------------------------
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[str]:
+        """Completions of a typed prefix from title vocabulary; diacritics optional."""
+        if not isinstance(prefix, str) or not prefix.strip():
+            return []
+        limit = max(1, min(int(limit), 50))
+        prefix = prefix[: self.settings.max_query_chars]
+        with self._use() as gen:
+            return autocomplete(gen.vocab, prefix, limit)

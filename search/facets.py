@@ -1,0 +1,90 @@
+"""Facet counts (category, year) over the full set of matching documents.
+
+Whoosh's `groupedby` collects facets document by document in Python, for every match.
+The values of these fields are few (tens of categories, tens of years), so instead each
+value's document set is read once per index generation and a query's counts are set
+intersections: cost proportional to the smaller side, in C. A document with several
+categories counts once in each (overlapping facets), as `FieldFacet(allow_overlap=True)`.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import AbstractSet
+
+from whoosh import query as wq
+
+from indexer.normalize import fold, normalize_text
+
+__all__ = ["FacetValue", "FacetCache", "FACET_FIELDS"]
+
+FACET_FIELDS = ("category", "year")
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+
+
+class FacetCache:
+    """Per-generation value -> document set maps for the facet fields (built lazily)."""
+
+    def __init__(self, searcher) -> None:  # noqa: ANN001 - whoosh Searcher
+        self._searcher = searcher
+        self._lock = threading.Lock()
+        self._values: dict[str, dict[str, frozenset[int]]] = {}
+
+    def values(self, fieldname: str) -> dict[str, frozenset[int]]:
+        """value -> live (not deleted) documents having it."""
+        found = self._values.get(fieldname)
+        if found is None:
+            with self._lock:
+                found = self._values.get(fieldname)
+                if found is None:
+                    found = self._build(fieldname)
+                    self._values[fieldname] = found
+        return found
+
+    def _build(self, fieldname: str) -> dict[str, frozenset[int]]:
+        s = self._searcher
+        out: dict[str, frozenset[int]] = {}
+        if fieldname not in s.schema:
+            return out
+        for raw in s.reader().lexicon(fieldname):
+            value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            docs = frozenset(s.docs_for_query(wq.Term(fieldname, value)))
+            if docs:
+                out[value] = docs
+        return out
+
+    def docs(self, fieldname: str, values: AbstractSet[str] | tuple[str, ...]) -> set[int]:
+        """Documents having any of `values` in `fieldname`."""
+        table = self.values(fieldname)
+        out: set[int] = set()
+        for v in values:
+            out |= table.get(v, frozenset())
+        return out
+
+    def counts(self, fieldname: str, docset: AbstractSet[int] | None) -> list[FacetValue]:
+        """Counts per value within `docset` (None: all documents), count desc then value."""
+        table = self.values(fieldname)
+        if docset is None:
+            items = [(v, len(d)) for v, d in table.items()]
+        else:
+            items = []
+            for v, d in table.items():
+                n = len(docset & d) if len(docset) < len(d) else len(d & docset)
+                if n:
+                    items.append((v, n))
+        items.sort(key=lambda x: (-x[1], x[0]))
+        return [FacetValue(v, n) for v, n in items]
+
+    def resolve(self, fieldname: str, name: str) -> list[str]:
+        """Index values matching a user-typed value: exact, else ignoring case and accents."""
+        table = self.values(fieldname)
+        name = normalize_text(name).strip()
+        if name in table:
+            return [name]
+        key = fold(name.lower())
+        return sorted(v for v in table if fold(normalize_text(v).lower()) == key)

@@ -1,0 +1,578 @@
+"""User query string -> structured query -> Whoosh queries.
+
+Why not whoosh.qparser: it splits on spaces before analysis, so Vietnamese words (two or
+more syllables), codes ("03-CT/TW") and accent-free input cannot be handled as units. Here
+the syntax layer only finds "phrases", -exclusions, OR, and field:term prefixes, and every
+free-text run goes through the same analysis pipeline as the documents.
+
+Syntax never fails: unbalanced quotes, stray operators, a lone '-', 'OR' at either end and
+wildcards degrade to plain text (wildcard characters are punctuation, so they are ignored;
+no Whoosh wildcard query is ever built).
+
+Compilation makes three Whoosh queries:
+    match   what a document must contain (no boosters) -> the exact result set
+    scored  match plus optional boosters (words, phrases, proximity) -> the ranking
+    exclude documents to remove
+Each free-text syllable matches its exact form, its accent-folded form (lower weight) and,
+for accent-free input, the accented form restored from the index vocabulary (a bit below
+typed accents). Synonym groups add their other forms as phrase alternatives.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from whoosh import query as wq
+
+from indexer.analysis import Analysis, analyze, analyze_normalized
+from indexer.normalize import fold, normalize, normalize_text
+from indexer.segment import Word, get_segmenter
+from indexer.schema import TEXT_FIELDS
+from indexer.synonyms import SynonymTable
+from indexer.tokens import Kind
+from search.ranking import RankingParams
+from search.vocab import Vocabulary, is_plain
+
+__all__ = [
+    "Atom", "Clause", "ParsedQuery", "parse", "clean_query", "load_stopwords",
+    "QueryContext", "CompiledQuery", "HighlightTerms", "compile_query", "STOPWORDS_FILE",
+]
+
+STOPWORDS_FILE = Path(__file__).resolve().parent.parent / "config" / "stopwords.txt"
+FIELD_PREFIXES = {"title": ("title",), "body": ("body",), "category": ()}
+_FIELD_RE = re.compile(r"(title|body|category):", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+# --- syntax ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Atom:
+    """One syntactic item: a bare token (or merged run of them) or a quoted phrase."""
+
+    text: str
+    phrase: bool = False
+    field: str | None = None  # "title" | "body" | "category" | None (all text fields)
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Clause:
+    """Alternatives joined by OR (one alternative for most clauses); all clauses are ANDed."""
+
+    alternatives: tuple[Atom, ...]
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    text: str  # the cleaned, normalized query
+    clauses: tuple[Clause, ...] = ()
+    excluded: tuple[Atom, ...] = ()
+    categories: tuple[str, ...] = ()
+    excluded_categories: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.clauses or self.excluded or self.categories or self.excluded_categories)
+
+
+def _repair(text: str) -> str:
+    """Legacy encodings (TCVN3, VNI, ...) pasted into the box, if the repair module exists."""
+    try:
+        from indexer.legacy import repair_text  # type: ignore[import-not-found]
+    except ImportError:
+        return text
+    try:
+        return repair_text(text)
+    except Exception:  # a repair bug must not break searching
+        return text
+
+
+def clean_query(q: str, max_chars: int) -> str:
+    """Repaired, normalized (NFC, tone placement, quotes), control-free, at most max_chars."""
+    q = q[: max_chars * 4]  # bound the work before repair; exact cap below
+    q = _repair(q)
+    q = _CONTROL.sub(" ", q)
+    q = normalize_text(unicodedata.normalize("NFC", q))
+    q = q[:max_chars]
+    return q.strip()
+
+
+_OR = object()
+
+
+def _lex(s: str) -> list[object]:
+    """Atoms and OR markers, left to right; never raises."""
+    items: list[object] = []
+    i, n = 0, len(s)
+    while i < n:
+        if s[i].isspace():
+            i += 1
+            continue
+        negated = False
+        if s[i] == "-" and i + 1 < n and (s[i + 1] == '"' or s[i + 1].isalpha()):
+            negated = True
+            i += 1
+        fieldname = None
+        m = _FIELD_RE.match(s, i)
+        if m and m.end() < n and not s[m.end()].isspace():
+            fieldname = m.group(1).lower()
+            i = m.end()
+        if s[i] == '"':
+            j = s.find('"', i + 1)
+            if j == -1:  # unbalanced quote: drop it, the rest is plain text
+                s = s[:i] + " " + s[i + 1:]
+                continue
+            text = s[i + 1:j].strip()
+            i = j + 1
+            if text:
+                items.append(Atom(text, True, fieldname, negated))
+            continue
+        j = i
+        while j < n and not s[j].isspace():
+            j += 1
+        text = s[i:j]
+        i = j
+        if text == "OR" and not negated and fieldname is None:
+            items.append(_OR)
+        elif text:
+            items.append(Atom(text, False, fieldname, negated))
+    return items
+
+
+def parse(q: str, max_chars: int = 500) -> ParsedQuery:
+    """Structure of a user query; malformed syntax degrades to plain text."""
+    text = clean_query(q or "", max_chars)
+    items = _lex(text)
+    # OR binds the atoms on either side; OR at the ends, doubled, or next to an exclusion
+    # is ignored.
+    groups: list[list[Atom]] = []
+    pending_or = False
+    for item in items:
+        if item is _OR:
+            pending_or = bool(groups) and not groups[-1][-1].negated
+            continue
+        assert isinstance(item, Atom)
+        if pending_or and not item.negated and groups:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+        pending_or = False
+    clauses: list[Clause] = []
+    excluded: list[Atom] = []
+    cats: list[str] = []
+    excats: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            clauses.append(Clause((Atom(" ".join(run)),)))
+            run.clear()
+
+    for group in groups:
+        if len(group) == 1:
+            atom = group[0]
+            if atom.field == "category":
+                (excats if atom.negated else cats).append(atom.text)
+                continue
+            if atom.negated:
+                excluded.append(atom)
+                continue
+            if not atom.phrase and atom.field is None:
+                run.append(atom.text)
+                continue
+            flush()
+            clauses.append(Clause((atom,)))
+            continue
+        flush()
+        alts = []
+        for atom in group:
+            if atom.field == "category":
+                cats.append(atom.text)
+            else:
+                alts.append(atom)
+        if alts:
+            clauses.append(Clause(tuple(alts)))
+    flush()
+    return ParsedQuery(text, tuple(clauses), tuple(excluded), tuple(cats), tuple(excats))
+
+
+# --- stopwords --------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=4)
+def load_stopwords(path: Path = STOPWORDS_FILE) -> frozenset[str]:
+    """Function words (normalized, lowercase); missing file -> none."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return frozenset()
+    out = set()
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            out.add(normalize_text(line).lower())
+    return frozenset(out)
+
+
+# --- compilation ------------------------------------------------------------------------------
+
+@dataclass
+class HighlightTerms:
+    """What the highlighter marks: exact and folded syllables, whole codes, phrases."""
+
+    exact: set[str] = field(default_factory=set)
+    folded: set[str] = field(default_factory=set)
+    phrases: list[tuple[str, ...]] = field(default_factory=list)
+    stop: set[str] = field(default_factory=set)  # marked only inside phrases
+
+
+@dataclass
+class QueryContext:
+    ranking: RankingParams = field(default_factory=RankingParams)
+    vocab: Vocabulary | None = None
+    synonyms: SynonymTable | None = None
+    stopwords: frozenset[str] = frozenset()
+    max_terms: int = 32
+    resolve_category: Callable[[str], list[str]] | None = None
+
+
+@dataclass
+class CompiledQuery:
+    match: wq.Query | None = None  # None: every document (browse, or only exclusions)
+    scored: wq.Query | None = None
+    relaxed: wq.Query | None = None  # OR of the free-text terms, for a zero-hit retry
+    relaxed_scored: wq.Query | None = None
+    exclude: wq.Query | None = None
+    categories: tuple[str, ...] = ()  # from category: in the query (any of them)
+    excluded_categories: tuple[str, ...] = ()
+    highlight: HighlightTerms = field(default_factory=HighlightTerms)
+    syllables: list[str] = field(default_factory=list)  # typed free-text syllables
+    restored: list[str] = field(default_factory=list)  # same, with accents restored
+    has_terms: bool = False  # some positive term survived analysis
+    unmatched_category: bool = False  # category: named a value absent from the index
+
+
+@dataclass
+class _Unit:
+    text: str  # lowercase syllable or whole code
+    parts: tuple[str, ...]  # exact-field syllables (the code's parts for codes)
+    code: bool
+    stop: bool
+    restored: str | None = None
+
+
+@dataclass
+class _Slot:
+    match: wq.Query
+    stop: bool
+
+
+def _or(qs: Sequence[wq.Query]) -> wq.Query:
+    qs = [q for q in qs if q is not None]
+    if not qs:
+        return wq.NullQuery
+    return qs[0] if len(qs) == 1 else wq.Or(list(qs))
+
+
+def _and(qs: Sequence[wq.Query]) -> wq.Query:
+    qs = [q for q in qs if q is not None]
+    if not qs:
+        return wq.NullQuery
+    return qs[0] if len(qs) == 1 else wq.And(list(qs))
+
+
+def _seq(fieldname: str, words: Sequence[str], boost: float, slop: int = 1) -> wq.Query:
+    if len(words) == 1:
+        return wq.Term(fieldname, words[0], boost=boost)
+    return wq.Phrase(fieldname, list(words), slop=slop, boost=boost)
+
+
+class _Compiler:
+    def __init__(self, ctx: QueryContext) -> None:
+        self.ctx = ctx
+        self.p = ctx.ranking
+        self.budget = max(1, ctx.max_terms)
+        self.hl = HighlightTerms()
+        self.syllables: list[str] = []
+        self.restored: list[str] = []
+
+    # units ------------------------------------------------------------------------------
+
+    def _units(self, words: list[Word]) -> list[_Unit]:
+        units: list[_Unit] = []
+        for word in words:
+            if self.budget <= 0:
+                break
+            if word.kind is Kind.SYLLABLE:
+                for part in word.parts:
+                    if self.budget <= 0:
+                        break
+                    low = part.text.lower()
+                    units.append(_Unit(low, (low,), False, low in self.ctx.stopwords))
+                    self.budget -= 1
+            else:
+                parts = tuple(p.text.lower() for p in word.parts)
+                if parts:
+                    units.append(_Unit(word.text.lower(), parts, True, False))
+                    self.budget -= 1
+        return units
+
+    def _restore(self, units: list[_Unit]) -> None:
+        vocab = self.ctx.vocab
+        if vocab is None or not any(not u.code and is_plain(u.text) for u in units):
+            return
+        restored = vocab.restore([u.text for u in units])
+        for u, r in zip(units, restored):
+            if r != u.text:
+                u.restored = r
+
+    # queries per unit --------------------------------------------------------------------
+
+    def _unit_query(self, u: _Unit, fields: Sequence[str], factor: float = 1.0) -> wq.Query:
+        p = self.p
+        if u.stop:
+            factor *= p.stopword
+        alts: list[wq.Query] = []
+        for f in fields:
+            w = p.field_weight(f) * factor
+            if u.code:
+                alts.append(wq.Term(f + "_w", u.text, boost=w * p.word))
+                alts.append(_seq(f, u.parts, w * p.syllable))
+                alts.append(_seq(f + "_f", [fold(x) for x in u.parts], w * p.folded))
+            else:
+                alts.append(wq.Term(f, u.text, boost=w * p.syllable))
+                alts.append(wq.Term(f + "_f", fold(u.text), boost=w * p.folded))
+                if u.restored:
+                    alts.append(wq.Term(f, u.restored, boost=w * p.syllable * p.restored))
+        if u.code:
+            if "/" in u.text or "-" in u.text:
+                alts.append(wq.Term("doc_number_key", u.text, boost=p.doc_number * factor))
+            if u.text.replace(".", "").isdigit():  # 1.639 is also indexed as 1639
+                for f in fields:
+                    alts.append(wq.Term(f + "_w", u.text.replace(".", ""),
+                                        boost=p.field_weight(f) * factor * p.word))
+        return _or(alts)
+
+    def _text_alternative(self, text: str, fields: Sequence[str], factor: float) -> wq.Query:
+        """A synonym form as a phrase (exact syllables) or a whole-code/word term."""
+        a = analyze(text)
+        syl = [t.text for t in a.syllables]
+        if not syl:
+            return wq.NullQuery
+        alts: list[wq.Query] = []
+        p = self.p
+        for f in fields:
+            w = p.field_weight(f) * factor
+            alts.append(_seq(f, syl, w * p.syllable))
+            alts.append(_seq(f + "_f", [t.text for t in a.folded], w * p.folded))
+            for t in a.words:
+                alts.append(wq.Term(f + "_w", t.text, boost=w * p.word))
+        self.hl.phrases.append(tuple(syl))
+        self.hl.exact.update(syl)
+        return _or(alts)
+
+    # clauses -----------------------------------------------------------------------------
+
+    def free_text(self, text: str, fields: Sequence[str]) -> tuple[list[_Slot], list[wq.Query]]:
+        """Slots (what must match, one per unit or synonym span) and optional boosters."""
+        norm = normalize(text)
+        words = get_segmenter().words(norm.text)
+        analysis = analyze_normalized(norm, words=words)
+        units = self._units(words)
+        if not units:
+            return [], []
+        self._restore(units)
+        p = self.p
+        slots: list[_Slot] = []
+        expansions = self.ctx.synonyms.expansions([u.text for u in units]) if self.ctx.synonyms else []
+        by_start = {e.start: e for e in expansions}
+        i = 0
+        while i < len(units):
+            e = by_start.get(i)
+            if e is not None:
+                span = units[e.start:e.end]
+                orig = _and([self._unit_query(u, fields) for u in span])
+                alts = [self._text_alternative(" ".join(form), fields, p.synonym)
+                        for form in e.alternatives]
+                slots.append(_Slot(_or([orig, *alts]), all(u.stop for u in span)))
+                i = e.end
+            else:
+                u = units[i]
+                slots.append(_Slot(self._unit_query(u, fields), u.stop))
+                i += 1
+        # highlight terms and did-you-mean material
+        for u in units:
+            target = self.hl.stop if u.stop else self.hl.exact
+            target.update(u.parts if u.code else (u.text,))
+            if u.code:
+                target.add(u.text)
+            if not u.stop:
+                self.hl.folded.update(fold(x) for x in u.parts)
+            if u.restored:
+                (self.hl.stop if u.stop else self.hl.exact).add(u.restored)
+            self.syllables.append(u.text)
+            self.restored.append(u.restored or u.text)
+        if len(units) > 1:
+            self.hl.phrases.append(tuple(x for u in units for x in u.parts))
+        boosters = self._boosters(units, analysis, fields)
+        return slots, boosters
+
+    def _boosters(self, units: list[_Unit], analysis: Analysis, fields: Sequence[str]) -> list[wq.Query]:
+        p = self.p
+        out: list[wq.Query] = []
+        words = {t.text for t in analysis.words if "_" in t.text}
+        for f in fields:
+            w = p.field_weight(f)
+            for word in sorted(words):
+                out.append(wq.Term(f + "_w", word, boost=w * p.word))
+        # restored words: consecutive restored syllables that the index knows as a word
+        vocab = self.ctx.vocab
+        for a, b in zip(units, units[1:]):
+            if a.code or b.code or not (a.restored or b.restored):
+                continue
+            word = f"{a.restored or a.text}_{b.restored or b.text}"
+            if word not in words and vocab is not None and vocab.word_df(word) > 0:
+                for f in fields:
+                    out.append(wq.Term(f + "_w", word, boost=p.field_weight(f) * p.word * p.restored))
+        # consecutive syllables as phrases; the whole run close together
+        if p.phrase > 0:
+            for a, b in zip(units, units[1:]):
+                if a.code or b.code or (a.stop and b.stop):
+                    continue
+                for f in fields:
+                    w = p.field_weight(f) * p.phrase
+                    out.append(wq.Phrase(f, [a.text, b.text], boost=w))
+                    if a.restored or b.restored:
+                        out.append(wq.Phrase(f, [a.restored or a.text, b.restored or b.text],
+                                             boost=w * p.restored))
+        flat = [x for u in units for x in u.parts]
+        if p.proximity > 0 and 3 <= len(flat) <= 8:
+            restored_flat = [x for u in units for x in ((u.restored,) if u.restored else u.parts)]
+            for f in fields:
+                w = p.field_weight(f) * p.proximity
+                out.append(wq.Phrase(f, flat, slop=p.proximity_slop, boost=w))
+                if restored_flat != flat:
+                    out.append(wq.Phrase(f, restored_flat, slop=p.proximity_slop, boost=w * p.restored))
+        return out
+
+    def phrase(self, text: str, fields: Sequence[str]) -> tuple[wq.Query | None, list[wq.Query]]:
+        """A quoted phrase: exact syllables in order (accent-free phrases match folded)."""
+        a = analyze(text)
+        syl = [t.text for t in a.syllables][: max(self.budget, 1)]
+        if not syl:
+            return None, []
+        self.budget -= len(syl)
+        folded = [fold(s) for s in syl]
+        plain = all(not s.isalpha() or is_plain(s) for s in syl)
+        p = self.p
+        alts: list[wq.Query] = []
+        boosters: list[wq.Query] = []
+        restored = syl
+        if plain and self.ctx.vocab is not None:
+            restored = self.ctx.vocab.restore(syl)
+        for f in fields:
+            w = p.field_weight(f)
+            alts.append(_seq(f, syl, w * p.syllable * (1 + p.phrase)))
+            if plain:
+                alts.append(_seq(f + "_f", folded, w * p.folded * (1 + p.phrase)))
+                if restored != syl:
+                    boosters.append(_seq(f, restored, w * p.syllable * p.restored * (1 + p.phrase)))
+        self.hl.phrases.append(tuple(syl))
+        self.hl.exact.update(syl)
+        if plain:
+            self.hl.folded.update(folded)
+            self.hl.exact.update(restored)
+        self.syllables.extend(syl)
+        self.restored.extend(restored)
+        return _or(alts), boosters
+
+    def exclusion(self, atom: Atom) -> wq.Query | None:
+        """Documents to drop: accented input excludes exactly, accent-free input folded."""
+        fields = FIELD_PREFIXES.get(atom.field or "", ()) or TEXT_FIELDS
+        a = analyze(atom.text)
+        syl = [t.text for t in a.syllables]
+        if not syl:
+            return None
+        plain = all(not s.isalpha() or is_plain(s) for s in syl)
+        terms = [fold(s) for s in syl] if plain else syl
+        suffix = "_f" if plain else ""
+        return _or([_seq(f + suffix, terms, 1.0) for f in fields])
+
+
+def compile_query(parsed: ParsedQuery, ctx: QueryContext) -> CompiledQuery:
+    """Whoosh queries for a parsed query (see the module docstring)."""
+    comp = _Compiler(ctx)
+    p = ctx.ranking
+    hard_match: list[wq.Query] = []  # phrases, fielded terms, OR groups: always required
+    hard_scored: list[wq.Query] = []
+    slots: list[_Slot] = []  # free-text units: all required for short queries
+    boosters: list[wq.Query] = []
+    for clause in parsed.clauses:
+        alt_match: list[wq.Query] = []
+        alt_scored: list[wq.Query] = []
+        for atom in clause.alternatives:
+            fields = FIELD_PREFIXES.get(atom.field or "", ()) or TEXT_FIELDS
+            if atom.phrase:
+                m, extra = comp.phrase(atom.text, fields)
+                if m is None:
+                    continue
+                alt_match.append(m)
+                alt_scored.append(_or([m, *extra]) if extra else m)
+            else:
+                s, b = comp.free_text(atom.text, fields)
+                if not s:
+                    continue
+                if len(clause.alternatives) == 1 and atom.field is None:
+                    slots.extend(s)
+                    boosters.extend(b)
+                    continue
+                m = _and([x.match for x in s])
+                alt_match.append(m)
+                alt_scored.append(wq.AndMaybe(m, _or(b)) if b else m)
+        if alt_match:
+            hard_match.append(_or(alt_match))
+            hard_scored.append(_or(alt_scored))
+    out = CompiledQuery(highlight=comp.hl, syllables=comp.syllables, restored=comp.restored)
+    # categories named in the query, resolved against the index's values
+    for names, target in ((parsed.categories, "categories"), (parsed.excluded_categories, "excluded_categories")):
+        values: list[str] = []
+        for name in names:
+            found = ctx.resolve_category(name) if ctx.resolve_category else [name]
+            if not found and target == "categories":
+                out.unmatched_category = True
+            values.extend(found)
+        setattr(out, target, tuple(dict.fromkeys(values)))
+    excl = [q for q in (comp.exclusion(a) for a in parsed.excluded) if q is not None]
+    out.exclude = _or(excl) if excl else None
+    content = [s for s in slots if not s.stop] or slots
+    optional = [s.match for s in slots if s.stop and content is not slots]
+    relaxed_soft: wq.Query | None = None
+    if slots:
+        if len(content) <= p.and_max_terms:
+            soft = _and([s.match for s in content])
+            if len(content) > 1:
+                relaxed_soft = _or([s.match for s in content])
+        else:
+            soft = _or([s.match for s in content])
+            if p.min_match > 0:
+                soft = wq.Or([s.match for s in content], minmatch=max(1, round(p.min_match * len(content))))
+        match_parts = hard_match + [soft]
+        scored_parts = hard_scored + [soft]
+    else:
+        match_parts, scored_parts = hard_match, hard_scored
+    if not match_parts:
+        return out
+    out.has_terms = True
+    out.match = _and(match_parts)
+    extra = optional + boosters
+    scored = _and(scored_parts)
+    out.scored = wq.AndMaybe(scored, _or(extra)) if extra else scored
+    if relaxed_soft is not None:
+        out.relaxed = _and(hard_match + [relaxed_soft])
+        relaxed_scored = _and(hard_scored + [relaxed_soft])
+        out.relaxed_scored = wq.AndMaybe(relaxed_scored, _or(extra)) if extra else relaxed_scored
+    return out

@@ -1,0 +1,59 @@
+"""Ranking weights, in one dataclass so the evaluation harness can vary them.
+
+Scores are BM25F per indexed field (Whoosh sums the per-field BM25 scores), each term
+query boosted by field weight x stream weight: title above summary above body, multi-
+syllable words above single syllables above accent-folded syllables, plus bonuses for
+consecutive syllables found as a phrase and for the whole query found close together.
+The defaults are reasonable starting points; tune them with the evaluation harness.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from whoosh import scoring
+
+from indexer.schema import STREAMS, TEXT_FIELDS
+
+__all__ = ["RankingParams"]
+
+
+@dataclass(frozen=True)
+class RankingParams:
+    # field weights
+    title: float = 2.5
+    summary: float = 1.5
+    body: float = 1.0
+    # stream weights (multiplied by the field weight)
+    word: float = 1.5  # "học_tập", whole codes "03-ct/tw"
+    syllable: float = 1.0  # exact lowercase syllables
+    folded: float = 0.35  # accent-insensitive recall
+    restored: float = 0.8  # accents restored from the index for unaccented input (x stream)
+    synonym: float = 0.8  # alternatives from config/synonyms.txt (x stream)
+    stopword: float = 0.15  # function words in free text (never dropped from phrases)
+    # proximity
+    phrase: float = 1.0  # each pair of consecutive query syllables found as a phrase
+    proximity: float = 1.0  # the whole run of query syllables within `proximity_slop`
+    proximity_slop: int = 4
+    doc_number: float = 6.0  # the query is the document's own number (52/2014/QH13)
+    # matching: up to this many content terms must all match; longer queries rank by
+    # BM25 over any term, requiring at least `min_match` of them (0 disables)
+    and_max_terms: int = 4
+    min_match: float = 0.0
+    # BM25
+    K1: float = 1.2
+    B: float = 0.75
+    title_B: float = 0.5
+    summary_B: float = 0.6
+    body_B: float = 0.75
+
+    def field_weight(self, text_field: str) -> float:
+        return float(getattr(self, text_field))
+
+    def weighting(self) -> scoring.BM25F:
+        """BM25F with a per-field B for every indexed stream of every text field."""
+        per_field = {}
+        for text_field in TEXT_FIELDS:
+            b = getattr(self, text_field + "_B")
+            for suffix, _ in STREAMS.values():
+                per_field[f"{text_field}{suffix}_B"] = b
+        return scoring.BM25F(B=self.B, K1=self.K1, **per_field)

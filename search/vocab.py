@@ -1,0 +1,219 @@
+"""The index's own vocabulary, for one index generation: accent restoration and spelling.
+
+Users often type Vietnamese without diacritics ("huyen uy an phu"). Folded matching finds
+such documents, but ranks a "huyền" as high as a "huyện". The index vocabulary knows which
+accented syllables exist and how common they are, and the words stream knows which
+syllable pairs form words ("huyện_ủy"), so the likely accented query can be restored from
+the index itself. The same lookups serve did-you-mean and autocomplete (`search.suggest`).
+
+Everything is built lazily on first use and belongs to one searcher (an explicit cache
+object owned by the engine's generation, never a global): a new commit gets a new one.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from indexer.normalize import fold
+from indexer.schema import TEXT_FIELDS
+
+__all__ = ["Vocabulary", "Completion", "is_plain", "edits1"]
+
+MAX_SYLLABLE = 8  # longest Vietnamese syllable is 7 letters ("nghiêng"); room for typos
+CANDIDATES = 6  # accented candidates kept per folded syllable
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+
+
+def is_plain(syllable: str) -> bool:
+    """True for an alphabetic syllable typed without any diacritic ("huyen", "an")."""
+    return syllable.isalpha() and fold(syllable) == syllable
+
+
+def edits1(word: str) -> set[str]:
+    """All ASCII strings at edit distance 1 (Norvig's generator); folded syllables are short."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in _ALPHABET}
+    out |= {a + c + b for a, b in splits for c in _ALPHABET}
+    out.discard(word)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """An autocomplete entry: display text ("huyện ủy"), its folded key, document frequency."""
+
+    key: str
+    text: str
+    df: int
+
+
+class Vocabulary:
+    """Lookups over one searcher's lexicon; thread-safe lazy construction."""
+
+    def __init__(self, searcher) -> None:  # noqa: ANN001 - whoosh Searcher
+        self._searcher = searcher
+        self._reader = searcher.reader()
+        self._lock = threading.Lock()
+        self._by_fold: dict[str, list[tuple[str, int]]] | None = None
+        self._df: dict[str, int] | None = None
+        self._titles: list[Completion] | None = None
+        self._title_keys: list[str] | None = None
+        self._word_df: dict[str, int] = {}
+
+    # --- document frequencies ----------------------------------------------------------
+
+    def _leaves(self) -> list:
+        return [r for r, _ in self._reader.leaf_readers()]
+
+    def _scan(self, field: str) -> Iterable[tuple[str, int]]:
+        """(term, doc frequency) over all segments of `field` (summed per term by callers)."""
+        for leaf in self._leaves():
+            if field not in leaf.schema or not leaf.schema[field].indexed:
+                continue
+            try:
+                for text, info in leaf.iter_field(field):
+                    yield text.decode("utf-8"), info.doc_frequency()
+            except KeyError:  # field absent from this segment
+                continue
+
+    def _build_syllables(self) -> None:
+        df: dict[str, int] = defaultdict(int)
+        for field in TEXT_FIELDS:
+            for term, n in self._scan(field):
+                if len(term) <= MAX_SYLLABLE and term.isalpha():
+                    df[term] += n
+        by_fold: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for term, n in df.items():
+            by_fold[fold(term)].append((term, n))
+        for key, items in by_fold.items():
+            items.sort(key=lambda x: (-x[1], x[0]))
+            del items[CANDIDATES:]
+        self._df = dict(df)
+        self._by_fold = dict(by_fold)
+
+    def _ensure_syllables(self) -> None:
+        if self._by_fold is None:
+            with self._lock:
+                if self._by_fold is None:
+                    self._build_syllables()
+
+    def syllable_df(self, term: str) -> int:
+        """Documents (title, summary or body; counted per field) containing syllable `term`."""
+        self._ensure_syllables()
+        assert self._df is not None
+        n = self._df.get(term)
+        if n is None:  # numbers, codes: not in the alphabetic map
+            n = sum(self._reader.doc_frequency(f, term) for f in TEXT_FIELDS)
+        return n
+
+    def word_df(self, word: str) -> int:
+        """Documents whose words stream contains `word` ("huyện_ủy"); memoised."""
+        n = self._word_df.get(word)
+        if n is None:
+            n = sum(self._reader.doc_frequency(f + "_w", word) for f in TEXT_FIELDS)
+            if len(self._word_df) < 100_000:
+                self._word_df[word] = n
+        return n
+
+    def accented(self, folded: str) -> list[tuple[str, int]]:
+        """Indexed syllables whose folded form is `folded`, most frequent first."""
+        self._ensure_syllables()
+        assert self._by_fold is not None
+        return self._by_fold.get(folded, [])
+
+    def near(self, folded: str) -> list[tuple[str, int]]:
+        """Indexed syllables at folded edit distance 1 from `folded`, most frequent first."""
+        self._ensure_syllables()
+        assert self._by_fold is not None
+        if not folded.isascii() or len(folded) > MAX_SYLLABLE:
+            return []
+        out: list[tuple[str, int]] = []
+        for cand in edits1(folded):
+            out.extend(self._by_fold.get(cand, ()))
+        out.sort(key=lambda x: (-x[1], x[0]))
+        return out[:CANDIDATES]
+
+    # --- accent restoration -----------------------------------------------------------
+
+    def restore(self, syllables: Sequence[str], *, beam: int = 4) -> list[str]:
+        """The most likely accented form of each syllable.
+
+        Only plain (unaccented) syllables change. Candidates are indexed syllables with the
+        same folded form; a sequence scores the log document frequency of each syllable
+        plus a bonus for each consecutive pair that the index knows as a word, so
+        "huyen uy" becomes "huyện ủy" (a word) rather than the two most common syllables.
+        """
+        if not any(is_plain(s) for s in syllables):
+            return list(syllables)
+        options: list[list[tuple[str, float]]] = []
+        for s in syllables:
+            if is_plain(s):
+                cands = self.accented(s)[:beam]
+                opts = [(t, math.log1p(n)) for t, n in cands]
+                if not any(t == s for t, _ in opts):
+                    opts.append((s, math.log1p(self.syllable_df(s)) if cands else 0.0))
+            else:
+                opts = [(s, 0.0)]
+            options.append(opts)
+        return self.best_path(options)
+
+    def best_path(self, options: list[list[tuple[str, float]]]) -> list[str]:
+        """Viterbi over per-position (syllable, prior) options; each consecutive pair that
+        the index knows as a word adds 2 * log1p(its document frequency)."""
+        if not options:
+            return []
+        best: list[tuple[float, list[str]]] = [(score, [t]) for t, score in options[0]]
+        for i in range(1, len(options)):
+            nxt: list[tuple[float, list[str]]] = []
+            ambiguous = len(options[i]) > 1 or len(options[i - 1]) > 1
+            for t, score in options[i]:
+                top: tuple[float, list[str]] | None = None
+                for prev_score, path in best:
+                    bonus = 0.0
+                    prev = path[-1]
+                    if ambiguous and prev.isalpha() and t.isalpha():
+                        bonus = 2.0 * math.log1p(self.word_df(prev + "_" + t))
+                    total = prev_score + score + bonus
+                    if top is None or total > top[0]:
+                        top = (total, path)
+                assert top is not None
+                nxt.append((top[0], top[1] + [t]))
+            best = nxt
+        return max(best, key=lambda x: x[0])[1]
+
+    # --- autocomplete -------------------------------------------------------------------
+
+    def _build_titles(self) -> None:
+        df: dict[str, int] = defaultdict(int)
+        for term, n in self._scan("title"):
+            if term.isalpha():
+                df[term] += n
+        for term, n in self._scan("title_w"):
+            if "_" in term:
+                df[term.replace("_", " ")] += n
+        entries = sorted(
+            (Completion(fold(text), text, n) for text, n in df.items()), key=lambda c: c.key
+        )
+        self._titles = entries
+        self._title_keys = [c.key for c in entries]
+
+    def completions(self, folded_prefix: str, limit: int = 50) -> list[Completion]:
+        """Title syllables and words whose folded form starts with `folded_prefix`, by df."""
+        if self._titles is None:
+            with self._lock:
+                if self._titles is None:
+                    self._build_titles()
+        assert self._titles is not None and self._title_keys is not None
+        keys = self._title_keys
+        lo = bisect.bisect_left(keys, folded_prefix)
+        hi = bisect.bisect_left(keys, folded_prefix + "\uffff", lo)
+        found = self._titles[lo:hi]
+        if len(found) > limit:
+            found = sorted(found, key=lambda c: -c.df)[:limit]
+        return sorted(found, key=lambda c: (-c.df, c.text))

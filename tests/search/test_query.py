@@ -1,0 +1,190 @@
+"""Query syntax and compilation (no index needed except where a vocabulary is used)."""
+from __future__ import annotations
+
+import sys
+import types
+import unicodedata
+
+import pytest
+from whoosh import query as wq
+
+from config.settings import SearchSettings
+from indexer.synonyms import load_synonyms
+from search.query import (
+    Atom, QueryContext, clean_query, compile_query, load_stopwords, parse,
+)
+from search.ranking import RankingParams
+
+NASTY = [
+    '"unbalanced', 'a "b c', '""', '"', "*", "?", "hoc*", "h?c tap", "OR", "OR OR", "a OR",
+    "OR a", "a OR OR b", "-", "--", "- -", "-a", '-"', '-"a b', "title:", "title:\"", "category:",
+    "body:-", "(", ")", "((a) OR b", "!!!", ".,;:", "\x00\x01\x1f", "a\u200bb", "\ud800", "x\udfffy", "\ufeff",
+    "x" * 10_000, "a " * 3000, "-a -b -c", "title:title:x", "a:b:c", "\\", "''", "“trích dẫn",
+    "03-CT/TW OR", "%", "<script>", "&amp;", "NOT a", "AND", "a AND b",
+]
+
+
+def ctx(**kw) -> QueryContext:
+    return QueryContext(synonyms=load_synonyms(SearchSettings().synonyms),
+                        stopwords=load_stopwords(), **kw)
+
+
+def walk(q: wq.Query):
+    yield q
+    for child in q.children():
+        yield from walk(child)
+
+
+def test_phrases_exclusions_or_and_fields() -> None:
+    p = parse('"học tập" -"tấm gương" -xấu huyện OR tỉnh title:Đảng body:"chi bộ" category:Luật -category:"Bộ luật"')
+    assert p.clauses[0].alternatives == (Atom("học tập", phrase=True),)
+    assert Atom("tấm gương", phrase=True, negated=True) in p.excluded
+    assert Atom("xấu", negated=True) in p.excluded
+    assert p.clauses[1].alternatives == (Atom("huyện"), Atom("tỉnh"))
+    assert Atom("Đảng", field="title") in p.clauses[2].alternatives
+    assert Atom("chi bộ", phrase=True, field="body") in p.clauses[3].alternatives
+    assert p.categories == ("Luật",)
+    assert p.excluded_categories == ("Bộ luật",)
+
+
+def test_consecutive_words_form_one_run() -> None:
+    p = parse("huyen uy an phu")
+    assert len(p.clauses) == 1
+    assert p.clauses[0].alternatives[0].text == "huyen uy an phu"
+
+
+@pytest.mark.parametrize("q", NASTY)
+def test_nasty_inputs_never_raise(q: str) -> None:
+    p = parse(q, max_chars=500)
+    assert len(p.text) <= 500
+    c = compile_query(p, ctx())
+    for node in walk(c.scored or wq.Every()):
+        # no wildcard-style queries that can pin a CPU
+        assert not isinstance(node, (wq.Wildcard, wq.Prefix, wq.FuzzyTerm, wq.Regex))
+
+
+def test_unbalanced_quote_falls_back_to_plain_text() -> None:
+    p = parse('"học tập và làm theo')
+    assert len(p.clauses) == 1
+    atom = p.clauses[0].alternatives[0]
+    assert not atom.phrase and atom.text == "học tập và làm theo"
+
+
+def test_stray_operators_are_ignored() -> None:
+    p = parse("OR học OR OR tập OR -")
+    texts = [a.text for c in p.clauses for a in c.alternatives]
+    assert "OR" not in " ".join(texts)
+    assert {"học", "tập"} <= set(" ".join(texts).split())
+
+
+def test_wildcards_are_literal_punctuation() -> None:
+    c = compile_query(parse("hoc* t?p"), ctx())
+    terms = {n.text for n in walk(c.match) if isinstance(n, wq.Term)}
+    assert "hoc" in terms and "t" in terms and "p" in terms
+
+
+def test_control_characters_removed_and_length_capped() -> None:
+    assert clean_query("a\x00b\x1fc", 500) == "a b c"
+    assert len(clean_query("x" * 10_000, 500)) == 500
+
+
+def test_tone_placement_and_nfd_compile_identically() -> None:
+    a = compile_query(parse("Huyện ủy"), ctx())
+    b = compile_query(parse("Huyện uỷ"), ctx())
+    c = compile_query(parse(unicodedata.normalize("NFD", "Huyện ủy")), ctx())
+    assert str(a.scored) == str(b.scored) == str(c.scored)
+
+
+def test_each_syllable_matches_exact_or_folded_with_lower_folded_weight() -> None:
+    c = compile_query(parse("học"), ctx())
+    terms = {(n.fieldname, n.text): n.boost for n in walk(c.match) if isinstance(n, wq.Term)}
+    assert ("body", "học") in terms and ("body_f", "hoc") in terms
+    assert terms[("body_f", "hoc")] < terms[("body", "học")]
+    assert terms[("title", "học")] > terms[("summary", "học")] > terms[("body", "học")]
+
+
+def test_words_and_phrases_are_boosters_not_requirements() -> None:
+    c = compile_query(parse("học tập"), ctx())
+    required = {(n.fieldname, n.text) for n in walk(c.match) if isinstance(n, wq.Term)}
+    assert ("body_w", "học_tập") not in required
+    boosters = [n for n in walk(c.scored) if isinstance(n, (wq.Term, wq.Phrase))]
+    assert any(isinstance(n, wq.Term) and n.text == "học_tập" for n in boosters)
+    assert any(isinstance(n, wq.Phrase) and n.words == ["học", "tập"] for n in boosters)
+
+
+def test_stopwords_low_weight_in_free_text_kept_in_phrases() -> None:
+    stop = load_stopwords()
+    assert {"và", "của", "là", "không", "gì"} <= stop
+    c = compile_query(parse("học và làm"), ctx())
+    # not required: "và" does not appear in the match query
+    assert not any(isinstance(n, wq.Term) and n.text == "và" for n in walk(c.match))
+    boosts = [n.boost for n in walk(c.scored) if isinstance(n, wq.Term) and n.text == "và"]
+    assert boosts and max(boosts) < RankingParams().body
+    phrase = compile_query(parse('"học và làm"'), ctx())
+    assert any(isinstance(n, wq.Phrase) and n.words == ["học", "và", "làm"] for n in walk(phrase.match))
+
+
+def test_only_stopwords_are_still_searched() -> None:
+    c = compile_query(parse("và"), ctx())
+    assert any(isinstance(n, wq.Term) and n.text == "và" for n in walk(c.match))
+
+
+def test_codes_are_one_unit_with_doc_number_key() -> None:
+    c = compile_query(parse("52/2014/QH13"), ctx())
+    nodes = list(walk(c.match))
+    assert any(isinstance(n, wq.Term) and (n.fieldname, n.text) == ("doc_number_key", "52/2014/qh13") for n in nodes)
+    assert any(isinstance(n, wq.Term) and (n.fieldname, n.text) == ("body_w", "52/2014/qh13") for n in nodes)
+    assert any(isinstance(n, wq.Phrase) and n.words == ["52", "2014", "qh13"] for n in nodes)
+
+
+def test_synonyms_apply_both_ways_as_phrases() -> None:
+    a = compile_query(parse("UBND tỉnh"), ctx())
+    assert any(isinstance(n, wq.Phrase) and n.words == ["ủy", "ban", "nhân", "dân"] for n in walk(a.match))
+    b = compile_query(parse("Ủy ban nhân dân tỉnh"), ctx())
+    assert any(isinstance(n, wq.Term) and n.text == "ubnd" for n in walk(b.match))
+
+
+def test_term_cap() -> None:
+    c = compile_query(parse(" ".join(f"từ{i}" for i in range(100))), ctx(max_terms=8))
+    assert len(c.syllables) == 8
+
+
+def test_short_queries_require_all_terms_long_queries_any() -> None:
+    short = compile_query(parse("huyện ủy an phú"), ctx())
+    assert isinstance(short.match, wq.And)
+    assert short.relaxed is not None
+    long_q = compile_query(parse("người lao động đơn phương chấm dứt hợp đồng thì được bồi thường"), ctx())
+    assert isinstance(long_q.match, wq.Or)
+
+
+def test_exclusions_exact_for_accented_folded_for_plain() -> None:
+    c = compile_query(parse("a -hôn"), ctx())
+    fields = {n.fieldname for n in walk(c.exclude) if isinstance(n, wq.Term)}
+    assert fields == {"title", "summary", "body"}
+    c = compile_query(parse("a -hon"), ctx())
+    fields = {n.fieldname for n in walk(c.exclude) if isinstance(n, wq.Term)}
+    assert fields == {"title_f", "summary_f", "body_f"}
+
+
+def test_field_restriction() -> None:
+    c = compile_query(parse("title:đảng"), ctx())
+    fields = {n.fieldname for n in walk(c.match) if isinstance(n, wq.Term)}
+    assert fields == {"title", "title_f"}
+
+
+def test_legacy_repair_used_when_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = types.ModuleType("indexer.legacy")
+    fake.repair_text = lambda s: s.replace("Hu¸n", "Huấn")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "indexer.legacy", fake)
+    assert clean_query("Hu¸n luyện", 500) == "Huấn luyện"
+
+
+def test_legacy_repair_errors_are_contained(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = types.ModuleType("indexer.legacy")
+
+    def boom(s: str) -> str:
+        raise RuntimeError("bug")
+
+    fake.repair_text = boom  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "indexer.legacy", fake)
+    assert clean_query("học tập", 500) == "học tập"
