@@ -12,6 +12,8 @@ Routes (see `search.api.openapi` for the full contract, served at /openapi.json)
     GET    /health                   200 ok / 503 degraded, document count, index version, queue
     GET    /metrics                  Prometheus text format 0.0.4 (this worker's counters)
     GET    /openapi.json             OpenAPI 3.0 description of all of the above
+    GET    /                         the portal's search page (HTML, search.page)
+    GET    /static/{name}            the page's CSS and JavaScript
 
 Writes never touch the index in the request: they go to the spool (`indexer.spool`) and
 the applier thread commits them; ``?wait=1`` waits until the write is applied and this
@@ -201,5 +203,9 @@ def create_app(settings: Settings, engine: Any = None, spool: Spool | None = Non
     app.add_error_handler(Exception, handle_unexpected)
     for template, _, resource in ROUTES:
         app.add_route(template, resource(ctx))
+    from search.page import register as register_page
+
+    register_page(app, ctx.engines.get, per_page=settings.search.per_page,
+                  max_depth=settings.search.max_depth)
     app.vnsearch = ctx
     return app
