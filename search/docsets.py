@@ -84,9 +84,26 @@ class DocSets:
             key = ("p", q.fieldname, tuple(q.words), q.slop)
             found = self._memo.get(key)
             if found is None:
-                found = set(self._searcher.docs_for_query(q))
+                found = self._phrase(q)
                 self._memo[key] = found
             return found
+        return set(self._searcher.docs_for_query(q))
+
+    def _phrase(self, q: wq.Phrase) -> set[int] | frozenset[int]:
+        """Documents containing the phrase. With a bigram stream (<field>_b: adjacent
+        syllable pairs) a two-word phrase is one posting list; longer phrases intersect
+        their pairs first and read positions only when some document has them all."""
+        bigram_field = q.fieldname + "_b"
+        words = list(q.words)
+        if q.slop == 1 and len(words) > 1 and bigram_field in self._searcher.schema:
+            found: set[int] | frozenset[int] | None = None
+            for a, b in zip(words, words[1:]):
+                docs = self._term(bigram_field, f"{a} {b}")
+                found = set(docs) if found is None else found & docs
+                if not found:
+                    return frozenset()
+            if len(words) == 2 or found is None:
+                return found or frozenset()
         return set(self._searcher.docs_for_query(q))
 
     def _estimate(self, q: wq.Query) -> int:

@@ -31,10 +31,12 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from config.settings import SearchSettings
+from indexer.schema import TEXT_FIELDS
 from indexer.synonyms import SynonymTable, load_synonyms
 from search.docsets import DocSets
 from search.errors import IndexUnavailable, InvalidRequest
 from search.facets import FACET_FIELDS, FacetCache, FacetValue
+from search.fastrank import FastRanker, flat_terms
 from search.highlight import Highlighter
 from search.query import (
     CompiledQuery, HighlightTerms, QueryContext, compile_query, load_stopwords, parse,
@@ -110,11 +112,13 @@ class _Generation:
         self.version = f"{self.generation}-{digest}"
         self.vocab = Vocabulary(self.searcher)
         self.facets = FacetCache(self.searcher)
+        self.fast = FastRanker(self.searcher)
         self.refs = 0
         self.retired = False
         self._lock = threading.Lock()
         self._searchers: dict[RankingParams, Searcher] = {ranking: self.searcher}
         self._all: frozenset[int] | None = None
+        self._fields: tuple[str, ...] | None = None
         self._dates: tuple[list[int], list[int], frozenset[int]] | None = None
 
     def searcher_for(self, ranking: RankingParams) -> Searcher:
@@ -127,6 +131,14 @@ class _Generation:
                     self._searchers = {k: v for k, v in list(self._searchers.items())[:1]}
                 self._searchers[ranking] = s
         return s
+
+    def text_fields(self) -> tuple[str, ...]:
+        """Text fields with any content (an empty summary field costs matchers for nothing)."""
+        if self._fields is None:
+            present = tuple(f for f in TEXT_FIELDS if f in self.reader.schema
+                            and self.reader.field_length(f) > 0)
+            self._fields = present or TEXT_FIELDS
+        return self._fields
 
     def all_docs(self) -> frozenset[int]:
         if self._all is None:
@@ -365,6 +377,8 @@ class Engine:
             stopwords=self._stopwords,
             max_terms=self.settings.max_query_terms,
             resolve_category=lambda name: gen.facets.resolve("category", name),
+            bigrams="body_b" in gen.searcher.schema,
+            fields=gen.text_fields(),
         )
 
     def _filter(self, gen: _Generation, ds: DocSets, req: SearchRequest,
@@ -445,7 +459,7 @@ class Engine:
             sort = req.sort if comp.has_terms else ("oldest" if req.sort == "oldest" else "newest")
             ranked: list[tuple[int, float]] = []
             if total and sort == "relevance":
-                ranked = self._rank(searcher, scored, docs, limit)
+                ranked = self._rank(gen, searcher, scored, docs, limit)
             elif total:
                 ranked = [(d, 0.0) for d in self._by_date(gen, docs, limit, sort == "newest")]
             page = ranked[(req.page - 1) * req.per_page:limit]
@@ -466,12 +480,21 @@ class Engine:
         return SearchResult(parsed.text, total, req.page, req.per_page, round(took, 3),
                             hits, facets, suggestion)
 
+    def _rank(self, gen: _Generation, searcher: Searcher, scored: wq.Query,
+              docs: set[int] | frozenset[int], limit: int) -> list[tuple[int, float]]:
+        """Top `limit` of `docs` by score: term-at-a-time with numpy when the scoring query
+        is made of terms only (`search.fastrank`), else Whoosh's collector."""
+        terms = flat_terms(scored)
+        if terms is not None:
+            return gen.fast.rank(terms, docs, limit, self.ranking)
+        return self._rank_whoosh(searcher, scored, docs, limit)
+
     @staticmethod
-    def _rank(searcher: Searcher, scored: wq.Query, docs: set[int] | frozenset[int],
-              limit: int) -> list[tuple[int, float]]:
-        """Top `limit` of `docs` by score. Whoosh's matcher replacement (the collector's
-        `replace` optimisation) drops documents of later segments that belong in the top N,
-        so it is off; block-quality skipping stays (measured exact, see tests)."""
+    def _rank_whoosh(searcher: Searcher, scored: wq.Query, docs: set[int] | frozenset[int],
+                     limit: int) -> list[tuple[int, float]]:
+        """Whoosh's top-N collector. Its matcher replacement (the collector's `replace`
+        optimisation) drops documents of later segments that belong in the top N, so it is
+        off; block-quality skipping stays (measured exact, see tests)."""
         top = collectors.TopCollector(limit=limit, usequality=USE_QUALITY, replace=0)
         col = collectors.FilterCollector(top, allow=docs)
         searcher.search_with_collector(scored, col)

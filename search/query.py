@@ -19,6 +19,7 @@ typed accents). Synonym groups add their other forms as phrase alternatives.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import unicodedata
@@ -238,6 +239,8 @@ class QueryContext:
     stopwords: frozenset[str] = frozenset()
     max_terms: int = 32
     resolve_category: Callable[[str], list[str]] | None = None
+    bigrams: bool = True  # the index has the adjacent-pair stream (<field>_b)
+    fields: tuple[str, ...] = TEXT_FIELDS  # text fields that have content in the index
 
 
 @dataclass
@@ -299,6 +302,10 @@ class _Compiler:
         self.hl = HighlightTerms()
         self.syllables: list[str] = []
         self.restored: list[str] = []
+
+    def _fields(self, prefix: str | None) -> tuple[str, ...]:
+        wanted = FIELD_PREFIXES.get(prefix or "", ()) or TEXT_FIELDS
+        return tuple(f for f in wanted if f in self.ctx.fields)
 
     # units ------------------------------------------------------------------------------
 
@@ -368,7 +375,6 @@ class _Compiler:
         for f in fields:
             w = p.field_weight(f) * factor
             alts.append(_seq(f, syl, w * p.syllable))
-            alts.append(_seq(f + "_f", [t.text for t in a.folded], w * p.folded))
             for t in a.words:
                 alts.append(wq.Term(f + "_w", t.text, boost=w * p.word))
         self.hl.phrases.append(tuple(syl))
@@ -438,17 +444,22 @@ class _Compiler:
             if word not in words and vocab is not None and vocab.word_df(word) > 0:
                 for f in fields:
                     out.append(wq.Term(f + "_w", word, boost=p.field_weight(f) * p.word * p.restored))
-        # consecutive syllables as phrases; the whole run close together
+        # consecutive syllables as phrases (a term of the bigram stream when the index has
+        # one: no positions to read); the whole run close together
         if p.phrase > 0:
             for a, b in zip(units, units[1:]):
                 if a.code or b.code or (a.stop and b.stop):
                     continue
+                pairs = [((a.text, b.text), 1.0)]
+                if a.restored or b.restored:
+                    pairs.append(((a.restored or a.text, b.restored or b.text), p.restored))
                 for f in fields:
                     w = p.field_weight(f) * p.phrase
-                    out.append(wq.Phrase(f, [a.text, b.text], boost=w))
-                    if a.restored or b.restored:
-                        out.append(wq.Phrase(f, [a.restored or a.text, b.restored or b.text],
-                                             boost=w * p.restored))
+                    for pair, factor in pairs:
+                        if self.ctx.bigrams:
+                            out.append(wq.Term(f + "_b", " ".join(pair), boost=w * factor))
+                        else:
+                            out.append(wq.Phrase(f, list(pair), boost=w * factor))
         flat = [x for u in units for x in u.parts]
         if p.proximity > 0 and 3 <= len(flat) <= 8:
             restored_flat = [x for u in units for x in ((u.restored,) if u.restored else u.parts)]
@@ -492,7 +503,7 @@ class _Compiler:
 
     def exclusion(self, atom: Atom) -> wq.Query | None:
         """Documents to drop: accented input excludes exactly, accent-free input folded."""
-        fields = FIELD_PREFIXES.get(atom.field or "", ()) or TEXT_FIELDS
+        fields = self._fields(atom.field)
         a = analyze(atom.text)
         syl = [t.text for t in a.syllables]
         if not syl:
@@ -501,6 +512,42 @@ class _Compiler:
         terms = [fold(s) for s in syl] if plain else syl
         suffix = "_f" if plain else ""
         return _or([_seq(f + suffix, terms, 1.0) for f in fields])
+
+
+def _without_phrases(q: wq.Query) -> wq.Query:
+    """The scoring form of a query: positional phrases become bigram-stream terms.
+
+    Phrase matchers read positions and cannot skip blocks by score, which makes Whoosh
+    score every candidate; ANDed adjacent-pair terms (<field>_b) carry the same evidence
+    cheaply. Folded phrases (no bigram stream) become ANDed folded terms; sloppy
+    proximity phrases are dropped (the bigram boosters replace them). The match query
+    keeps the exact phrases, so the result set is unchanged."""
+    if isinstance(q, wq.Phrase):
+        if q.slop > 1:
+            return wq.NullQuery
+        words = list(q.words)
+        if q.fieldname.endswith("_f"):
+            terms = [wq.Term(q.fieldname, w, boost=q.boost) for w in dict.fromkeys(words)]
+        else:
+            pairs = dict.fromkeys(f"{a} {b}" for a, b in zip(words, words[1:]))
+            terms = [wq.Term(q.fieldname + "_b", pair, boost=q.boost) for pair in pairs]
+        return _and(terms)  # whoosh ignores a compound query's own boost
+    if isinstance(q, wq.BinaryQuery):
+        a, b = _without_phrases(q.a), _without_phrases(q.b)
+        if b is wq.NullQuery and isinstance(q, wq.AndMaybe):
+            return a
+        out = copy.copy(q)
+        out.a, out.b = a, b
+        return out
+    if isinstance(q, wq.CompoundQuery):
+        subs = [_without_phrases(c) for c in q.subqueries]
+        subs = [c for c in subs if c is not wq.NullQuery]
+        if not subs:
+            return wq.NullQuery
+        out = copy.copy(q)
+        out.subqueries = subs
+        return out
+    return q
 
 
 def compile_query(parsed: ParsedQuery, ctx: QueryContext) -> CompiledQuery:
@@ -515,7 +562,7 @@ def compile_query(parsed: ParsedQuery, ctx: QueryContext) -> CompiledQuery:
         alt_match: list[wq.Query] = []
         alt_scored: list[wq.Query] = []
         for atom in clause.alternatives:
-            fields = FIELD_PREFIXES.get(atom.field or "", ()) or TEXT_FIELDS
+            fields = comp._fields(atom.field)
             if atom.phrase:
                 m, extra = comp.phrase(atom.text, fields)
                 if m is None:
@@ -569,6 +616,10 @@ def compile_query(parsed: ParsedQuery, ctx: QueryContext) -> CompiledQuery:
     out.has_terms = True
     out.match = _and(match_parts)
     extra = optional + boosters
+    if ctx.bigrams:
+        scored_parts = [_without_phrases(q) for q in scored_parts]
+        hard_scored = [_without_phrases(q) for q in hard_scored]
+        extra = [q for q in (_without_phrases(q) for q in extra) if q is not wq.NullQuery]
     scored = _and(scored_parts)
     out.scored = wq.AndMaybe(scored, _or(extra)) if extra else scored
     if relaxed_soft is not None:

@@ -354,3 +354,39 @@ def test_ranking_params_can_vary(index_dir: Path) -> None:
     r2 = eng.search(SearchRequest(q="học tập"))
     assert r2.total > 0
     eng.close()
+
+
+@pytest.mark.parametrize("q", ["Việt Nam", "học tập", "huyen uy an phu", "bóng đá Việt Nam",
+                               "người lao động có quyền đơn phương chấm dứt hợp đồng",
+                               "UBND tỉnh", '"hôn nhân" gia đình', "mã độc OR hôn nhân"])
+def test_top_n_equals_exhaustive_ranking(engine: Engine, q: str) -> None:
+    """Both rankers (numpy term-at-a-time; Whoosh's collector with block-max skipping and
+    without matcher replacement) return the top N of scoring every match."""
+    from whoosh import collectors
+
+    from search.docsets import DocSets
+    from search.fastrank import flat_terms
+    from search.query import compile_query, parse
+
+    with engine._use() as gen:  # noqa: SLF001 - white-box check of the ranking path
+        s = gen.searcher_for(engine.ranking)
+        comp = compile_query(parse(q), engine._context(gen))  # noqa: SLF001
+        docs = DocSets(s, gen.all_docs()).of(comp.match)
+        assert docs
+        terms = flat_terms(comp.scored)
+        assert terms is not None  # an index with the bigram stream scores without phrases
+        full = collectors.UnlimitedCollector()
+        s.search_with_collector(comp.scored, collectors.FilterCollector(full, allow=docs))
+        every = sorted(((h.score, h.docnum) for h in full.results()), key=lambda x: (-x[0], x[1]))
+        assert len(every) == len(docs)  # the scored query matches every document of the set
+        fast_all = gen.fast.rank(terms, docs, len(docs), engine.ranking)
+        assert len(fast_all) == len(docs)
+        for limit in (1, 3, 10):
+            whoosh_top = engine._rank_whoosh(s, comp.scored, docs, limit)  # noqa: SLF001
+            assert [round(sc, 6) for _, sc in whoosh_top] == [round(sc, 6) for sc, _ in every[:limit]]
+            assert gen.fast.rank(terms, docs, limit, engine.ranking) == fast_all[:limit]
+        if not any(x in q for x in ("UBND", "Việt Nam")):
+            # no synonym group (an AND inside an OR): the term sums are Whoosh's scores
+            whoosh_scores = {d: sc for sc, d in every}
+            for d, sc in fast_all:
+                assert sc == pytest.approx(whoosh_scores[d], rel=1e-6)

@@ -109,7 +109,9 @@ def test_words_and_phrases_are_boosters_not_requirements() -> None:
     assert ("body_w", "học_tập") not in required
     boosters = [n for n in walk(c.scored) if isinstance(n, (wq.Term, wq.Phrase))]
     assert any(isinstance(n, wq.Term) and n.text == "học_tập" for n in boosters)
-    assert any(isinstance(n, wq.Phrase) and n.words == ["học", "tập"] for n in boosters)
+    assert any(isinstance(n, wq.Term) and (n.fieldname, n.text) == ("body_b", "học tập") for n in boosters)
+    old_index = compile_query(parse("học tập"), ctx(bigrams=False))
+    assert any(isinstance(n, wq.Phrase) and n.words == ["học", "tập"] for n in walk(old_index.scored))
 
 
 def test_stopwords_low_weight_in_free_text_kept_in_phrases() -> None:
