@@ -67,26 +67,29 @@ def analyze_normalized(norm: Normalized, *, words: list[Word] | None = None) -> 
     if words is None:
         words = get_segmenter().words(text)
     out = Analysis()
-    identity = norm.starts is None
-    span = norm.span
-    syllables, folded = out.syllables.append, out.folded.append
-    syl_pos = 0
+    starts, ends = norm.starts, norm.ends
+    identity = starts is None or ends is None
+    syllable = Kind.SYLLABLE
+    # words stream: multi-syllable words and whole codes, at the word's position
+    append = out.words.append
     for word_pos, word in enumerate(words):
-        ws, we = (word.start, word.end) if identity else span(word.start, word.end)
-        if word.kind is not Kind.SYLLABLE or len(word.parts) > 1:
-            term = word_term(word)
-            out.words.append(Token(term, word_pos, ws, we))
+        if word.kind is not syllable or len(word.parts) > 1:
+            ws, we = (word.start, word.end) if identity else (starts[word.start], ends[word.end - 1])
+            append(Token(word_term(word), word_pos, ws, we))
             if word.kind is Kind.NUMBER and _THOUSANDS.fullmatch(word.text):
-                out.words.append(Token(word.text.replace(".", ""), word_pos, ws, we))
-        for part in word.parts:
-            s, e = (part.start, part.end) if identity else span(part.start, part.end)
-            forms = _FORMS.get(part.text)
-            if forms is None:
-                forms = _forms(part.text)
-            syllables(Token(forms[0], syl_pos, s, e))
-            folded(Token(forms[1], syl_pos, s, e))
-            syl_pos += 1
-    out.bigrams = bigram_tokens(out.syllables)
+                append(Token(word.text.replace(".", ""), word_pos, ws, we))
+    # syllable and folded streams: every syllable and code part, numbered in order
+    parts = [p for w in words for p in w.parts]
+    get = _FORMS.get
+    forms = [get(p.text) or _forms(p.text) for p in parts]
+    if identity:
+        syllables = [Token(f[0], i, p.start, p.end) for i, (f, p) in enumerate(zip(forms, parts))]
+    else:  # parts are never empty
+        syllables = [Token(f[0], i, starts[p.start], ends[p.end - 1])
+                     for i, (f, p) in enumerate(zip(forms, parts))]
+    out.syllables = syllables
+    out.folded = [Token(f[1], t.pos, t.start, t.end) for f, t in zip(forms, syllables)]
+    out.bigrams = bigram_tokens(syllables)
     return out
 
 

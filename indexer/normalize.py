@@ -13,6 +13,7 @@ import re
 import unicodedata
 from array import array
 from dataclasses import dataclass
+from html.entities import html5
 
 __all__ = ["Normalized", "normalize", "normalize_text", "fold", "canonical_tones"]
 
@@ -36,6 +37,29 @@ class Normalized:
         return self.starts[start], self.ends[end - 1]
 
 
+def _mark_ranges() -> str:
+    """The combining marks (Mn, Mc, Me) as regex class ranges: '\\U00000300-\\U0000036f...'.
+
+    Marks matter twice: NFC composes them with the letter before (see _CLUSTER), and the
+    ones NFC leaves (stray or doubled diacritics, letters with no precomposed form) belong
+    to that letter's syllable (indexer.tokens), not to punctuation."""
+    out = []
+    category = unicodedata.category
+    for lo, hi in ((0, 0x20000), (0xE0000, 0xE1000)):  # the planes that have marks
+        first = None
+        for cp in range(lo, hi + 1):
+            is_mark = cp < hi and category(chr(cp))[0] == "M"
+            if is_mark and first is None:
+                first = cp
+            elif not is_mark and first is not None:
+                out.append(f"\\U{first:08x}-\\U{cp - 1:08x}" if cp - 1 > first else f"\\U{first:08x}")
+                first = None
+    return "".join(out)
+
+
+MARK_RANGES = _mark_ranges()
+
+
 # --- length-preserving rules -------------------------------------------------------------
 
 _ONE_TO_ONE = str.maketrans(
@@ -47,6 +71,18 @@ _ONE_TO_ONE = str.maketrans(
                            "\u2009\u200a\u202f\u205f\u3000\t\x0b\x0c"},
     }
 )
+
+_ONE_FOR_ONE = {chr(k): v for k, v in _ONE_TO_ONE.items()}
+_ONE_TO_ONE_CHARS = re.compile("[" + "".join(map(re.escape, _ONE_FOR_ONE)) + "]")
+
+
+def _one_to_one(text: str) -> str:
+    """What text.translate(_ONE_TO_ONE) gives, faster: str.translate looks up every
+    non-ASCII character in the table, the regex finds the few that are in it."""
+    if _ONE_TO_ONE_CHARS.search(text) is None:
+        return text
+    return _ONE_TO_ONE_CHARS.sub(lambda m: _ONE_FOR_ONE[m.group()], text)
+
 
 _TONES = "\u0300\u0301\u0309\u0303\u0323"  # huyền, sắc, hỏi, ngã, nặng
 
@@ -65,16 +101,23 @@ def _tone_moves() -> dict[str, str]:
 
 
 _TONE_MOVES = _tone_moves()
-# A new-style ending: not after q (quý keeps its mark on y), and no letter after it
-# (with a final consonant both styles put the mark on the second vowel: hoàn, thuyền).
+# A new-style ending: not after q (quý keeps its mark on y), and no letter, digit or mark
+# after it (with a final consonant both styles put the mark on the second vowel: hoàn,
+# thuyền). The syllable ends where the tokenizer ends it: "_" ends it like any punctuation
+# ("hoà_bình" is "hòa_bình", as its syllables are on their own), a stray mark does not.
+# (Written to start with a plain character class, [oOuU], so the regex engine can skip to
+# candidate positions; a pattern starting with the lookbehind is tried at every position.)
 _NEW_STYLE = re.compile(
-    "(?<![qQ])(" + "|".join(sorted(_TONE_MOVES, key=len, reverse=True)) + r")(?!\w)"
+    "[oOuU](?<![qQ].)"
+    "(?:(?<=[oO])[" + "".join(sorted({k[1] for k in _TONE_MOVES if k[0] in "oO"})) + "]"
+    "|(?<=[uU])[" + "".join(sorted({k[1] for k in _TONE_MOVES if k[0] in "uU"})) + "])"
+    r"(?![^\W_]|[" + MARK_RANGES + "])"
 )
 
 
 def canonical_tones(text: str) -> str:
     """Put tone marks of open oa/oe/uy syllables on the first vowel (hoà -> hòa, uỷ -> ủy)."""
-    return _NEW_STYLE.sub(lambda m: _TONE_MOVES[m.group(1)], text)
+    return _NEW_STYLE.sub(lambda m: _TONE_MOVES[m.group()], text)
 
 
 # --- length-changing rules (slow path) -----------------------------------------------------
@@ -82,50 +125,82 @@ def canonical_tones(text: str) -> str:
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _NEEDS_SLOW_PATH = re.compile(r"&(?:#[0-9xX]|[A-Za-z][A-Za-z0-9]{1,31};)|[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_ENTITY_OR_ZERO_WIDTH = re.compile(_ENTITY.pattern + "|[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# A cluster for NFC: a character and the marks after it (and Hangul vowel/final jamo, the
+# only non-marks that compose with what precedes them). Nothing composes or reorders across
+# cluster boundaries, so NFC cluster by cluster is NFC of the whole. Characters below
+# U+0300 are NFC on their own, so a lone one needs no look.
+_CLUSTER = re.compile(f"(?s).[{MARK_RANGES}\u1161-\u1175\u11a8-\u11c2]+|[^\x00-\u02ff]")
+
+
+def _decode_entity(entity: str) -> str | None:
+    """The text of an HTML entity like '&amp;' or '&#7879;', None if it names nothing
+    ('&ampx;' is not '&' + 'x;': html.unescape's legacy prefix rule is not applied)."""
+    if entity[1] == "#":
+        return html.unescape(entity)
+    return html5.get(entity[1:])
 
 
 def _length_changing(text: str) -> tuple[str, array, array]:
-    """NFC per character cluster, entities decoded, zero-width removed, with spans."""
-    out: list[str] = []
+    """Entities decoded, zero-width removed, then NFC by cluster; with spans.
+
+    Entities and zero-width characters go first, so that a mark written as '&#768;' or
+    after a zero-width space still composes with its letter ('y&#768;' -> 'ỳ')."""
+    # 1. entities and zero-width characters: `mid`, and each of its characters' span
+    pieces: list[str] = []
     starts = array("l")
     ends = array("l")
-    combining = unicodedata.combining
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "&":
-            m = _ENTITY.match(text, i)
-            if m:
-                decoded = html.unescape(m.group())
-                if decoded != m.group():
-                    decoded = unicodedata.normalize("NFC", decoded)
-                    out.append(decoded)
-                    starts.extend([i] * len(decoded))
-                    ends.extend([m.end()] * len(decoded))
-                    i = m.end()
-                    continue
-        if c in _ZERO_WIDTH:
-            i += 1
+    done = 0
+    for m in _ENTITY_OR_ZERO_WIDTH.finditer(text):
+        s, e = m.span()
+        decoded = _decode_entity(m.group()) if e - s > 1 else ""
+        if decoded is None:
             continue
-        j = i + 1
-        while j < n and combining(text[j]):
-            j += 1
-        piece = text[i:j] if j - i > 1 else c
-        if j - i > 1 or not unicodedata.is_normalized("NFC", piece):
-            piece = unicodedata.normalize("NFC", piece)
+        pieces.append(text[done:s])
+        starts.extend(range(done, s))
+        ends.extend(range(done + 1, s + 1))
+        decoded = "".join(c for c in decoded if c not in _ZERO_WIDTH)
+        pieces.append(decoded)
+        starts.extend([s] * len(decoded))
+        ends.extend([e] * len(decoded))
+        done = e
+    pieces.append(text[done:])
+    starts.extend(range(done, len(text)))
+    ends.extend(range(done + 1, len(text) + 1))
+    mid = "".join(pieces)
+    if unicodedata.is_normalized("NFC", mid):
+        return mid, starts, ends
+    # 2. NFC by cluster; a cluster's characters all get the span of the whole cluster
+    out: list[str] = []
+    new_starts = array("l")
+    new_ends = array("l")
+    nfc = unicodedata.normalize
+    done = 0
+    for m in _CLUSTER.finditer(mid):
+        s, e = m.span()
+        cluster = m.group()
+        piece = nfc("NFC", cluster)
+        if piece == cluster:
+            continue  # copied with the text around it
+        out.append(mid[done:s])
+        new_starts.extend(starts[done:s])
+        new_ends.extend(ends[done:s])
         out.append(piece)
-        starts.extend([i] * len(piece))
-        ends.extend([j] * len(piece))
-        i = j
-    return "".join(out), starts, ends
+        new_starts.extend([starts[s]] * len(piece))
+        new_ends.extend([ends[e - 1]] * len(piece))
+        done = e
+    out.append(mid[done:])
+    new_starts.extend(starts[done:])
+    new_ends.extend(ends[done:])
+    return "".join(out), new_starts, new_ends
 
 
 def normalize(text: str) -> Normalized:
     """Apply every normalization rule; keep the map to `text`'s characters."""
     if unicodedata.is_normalized("NFC", text) and not _NEEDS_SLOW_PATH.search(text):
-        return Normalized(canonical_tones(text.translate(_ONE_TO_ONE)), text)
+        return Normalized(canonical_tones(_one_to_one(text)), text)
     norm, starts, ends = _length_changing(text)
-    return Normalized(canonical_tones(norm.translate(_ONE_TO_ONE)), text, starts, ends)
+    return Normalized(canonical_tones(_one_to_one(norm)), text, starts, ends)
 
 
 def normalize_text(text: str) -> str:

@@ -4,7 +4,9 @@ We run pyvi's trained model (pyvi 0.1.1, `models/pyvi3.pkl`) through python-crfs
 directly instead of calling `ViTokenizer.tokenize`:
 - offsets: we segment our own tokens (`indexer.tokens`), so every word knows its span;
 - speed: pyvi rebuilds a feature dict per syllable; here the per-syllable features are
-  cached strings, which crfsuite takes as-is (the same attributes, so the same labels);
+  cached, as bytes crfsuite takes without encoding, and only those the model knows (it
+  ignores the others: same attributes that count, in the same order, so the same labels);
+  words are grouped from the labels with list operations, not token by token;
 - fork safety: importing pyvi unpickles a model into a temp file that a forked child
   deletes on exit; we read the model bytes once and open the tagger in memory.
 """
@@ -12,12 +14,14 @@ from __future__ import annotations
 
 import functools
 import pickle
+import struct
 from dataclasses import dataclass
+from itertools import compress
 from pathlib import Path
 
 import pycrfsuite
 
-from indexer.tokens import Kind, RawToken, code_parts, split_tokens
+from indexer.tokens import _PART, Kind, RawToken, _scan, code_parts, split_tokens
 
 __all__ = ["Word", "Segmenter", "segment", "get_segmenter", "pyvi_model_dir"]
 
@@ -69,9 +73,35 @@ class _ModelUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"unexpected class in pyvi model: {module}.{name}")
 
 
+def _cqdb_strings(data: bytes, offset: int) -> list[bytes]:
+    """The strings of a CQDB (crfsuite's string <-> id database) at `offset`, in id order."""
+    chunk, _size, _flag, _order, count, bwd = struct.unpack_from("<4sIIIII", data, offset)
+    if chunk != b"CQDB":
+        raise ValueError("not a crfsuite model: no CQDB at the attribute offset")
+    refs = struct.unpack_from(f"<{count}I", data, offset + bwd)
+    out = []
+    for ref in refs:
+        _id, size = struct.unpack_from("<II", data, offset + ref)
+        out.append(data[offset + ref + 8:offset + ref + 8 + size - 1])  # without the NUL
+    return out
+
+
+def _model_attributes(data: bytes) -> frozenset[bytes]:
+    """The attribute names a crfsuite model (FOMC, version 100) knows.
+
+    crfsuite drops attributes it does not know when it reads an item, so leaving them out
+    beforehand gives the same scores (and the same labels) for less work."""
+    magic, _size, kind, _version = struct.unpack_from("<4sI4sI", data, 0)
+    if magic != b"lCRF" or kind != b"FOMC":
+        raise ValueError("not a crfsuite FOMC model")
+    off_attrs = struct.unpack_from("<I", data, 36)[0]
+    return frozenset(_cqdb_strings(data, off_attrs))
+
+
 @functools.lru_cache(maxsize=1)
-def _model() -> tuple[bytes, frozenset[str], frozenset[str]]:
-    """The CRF model bytes and pyvi's bigram/trigram dictionaries (read once per process)."""
+def _model() -> tuple[bytes, frozenset[str], frozenset[str], frozenset[bytes]]:
+    """The CRF model bytes, pyvi's bigram/trigram dictionaries and the model's attribute
+    names (read once per process)."""
     models = pyvi_model_dir()
     with open(models / "pyvi3.pkl", "rb") as f:
         crf = _ModelUnpickler(f).load()
@@ -83,24 +113,48 @@ def _model() -> tuple[bytes, frozenset[str], frozenset[str]]:
             bi.add(line)
         elif n == 2:
             tri.add(line)
-    return data, frozenset(bi), frozenset(tri)
+    return data, frozenset(bi), frozenset(tri), _model_attributes(data)
+
+
+def _attr(name: str) -> bytes:
+    return name.encode("utf-8", "surrogatepass")  # a lone surrogate names no attribute
+
+
+_BI_LEFT, _TRI_LEFT = _attr("-1:word.bi_gram()"), _attr("-2:word.tri_gram()")
+_BI_RIGHT, _TRI_RIGHT = _attr("+1:word.bi_gram()"), _attr("+2:word.tri_gram()")
+
+
+_Info = tuple[str, tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...], int]
 
 
 class Segmenter:
-    """Labels token sequences B_W/I_W with pyvi's CRF and groups them into words."""
+    """Labels token sequences B_W/I_W with pyvi's CRF and groups them into words.
+
+    Items go to crfsuite as tuples of attribute names in bytes (no UTF-8 encoding per call),
+    keeping only attributes the model knows, in pyvi's order (so the weights add up in the
+    same order, to the same floats)."""
 
     def __init__(self) -> None:
-        data, self._bigrams, self._trigrams = _model()
+        data, self._bigrams, self._trigrams, self._known = _model()
+        # first two syllables of each trigram: most pairs are not, so most trigram
+        # lookups are skipped
+        self._tri_heads = frozenset(t.rsplit(" ", 1)[0] for t in self._trigrams)
         self._tagger = pycrfsuite.Tagger()
         self._tagger.open_inmemory(data)
-        # token text -> (lower, own features, features as left neighbour, as right neighbour)
-        self._cache: dict[str, tuple[str, list[str], list[str], list[str]]] = {}
+        known = self._known
+        self._bi_left = (_BI_LEFT,) if _BI_LEFT in known else ()
+        self._tri_left = (_TRI_LEFT,) if _TRI_LEFT in known else ()
+        self._bi_right = (_BI_RIGHT,) if _BI_RIGHT in known else ()
+        self._tri_right = (_TRI_RIGHT,) if _TRI_RIGHT in known else ()
+        # token text -> (lower, own attributes, as left neighbour, as right neighbour, join)
+        self._cache: dict[str, _Info] = {}
 
-    def _info(self, word: str) -> tuple[str, list[str], list[str], list[str]]:
+    def _info(self, word: str) -> _Info:
         info = self._cache.get(word)
         if info is None:
             low = word.lower()
             up, title = word.isupper(), word.istitle()
+            # pyvi's word2features, attribute by attribute, in its order
             own = ["bias", "word.lower():" + low]
             if up:
                 own.append("word.isupper()")
@@ -108,102 +162,174 @@ class Segmenter:
                 own.append("word.istitle()")
             if word.isdigit():
                 own.append("word.isdigit()")
-            left = ["-1:word.lower():" + low]
-            right = ["+1:word.lower():" + low]
+            left = ["-1:word.lower():" + low]  # features of the next token
+            right = ["+1:word.lower():" + low]  # features of the previous token
             if title:
                 left.append("-1:word.istitle()")
                 right.append("+1:word.istitle()")
             if up:
                 left.append("-1:word.isupper()")
                 right.append("+1:word.isupper()")
-            info = (low, own, left, right)
+            known = self._known
+            # how the token may join a word, pyvi's rule in `tokenize`: an I_W syllable is
+            # glued to the previous one unless either is punctuation (here: no syllable,
+            # e.g. a code) or starts with a digit, or it is capitalised and the previous is
+            # not. So 0: never; 1: a lowercase syllable; 2: a capitalised one; k joins k-1
+            # when 0 < join[k] <= join[k-1].
+            syllable = word[:1].isalnum() and (word.isalnum() or _PART.fullmatch(word) is not None)
+            join = 0 if not syllable or word[0].isdigit() else 2 if word[0].istitle() else 1
+            info = (
+                low,
+                tuple(a for a in map(_attr, own) if a in known),
+                tuple(a for a in map(_attr, left) if a in known),
+                tuple(a for a in map(_attr, right) if a in known),
+                join,
+            )
             if len(self._cache) < 500_000:
                 self._cache[word] = info
         return info
 
-    def features(self, words: list[str]) -> list[list[str]]:
-        """pyvi's `sent2features`, as attribute lists (same attributes, same weights)."""
-        infos = [self._info(w) for w in words]
+    def _infos(self, words: list[str]) -> list[_Info]:
+        get = self._cache.get
+        infos = [get(w) for w in words]
+        if None in infos:
+            infos = [self._info(w) for w in words]
+        return infos
+
+    def _items(self, infos: list[_Info]) -> list[tuple[bytes, ...]]:
+        """The crfsuite items of pyvi's `sent2features(words)`, known attributes only."""
+        n = len(infos)
+        if n == 1:
+            return [infos[0][1]]
         lows = [i[0] for i in infos]
-        n = len(words)
-        bi = [False] + [lows[i - 1] + " " + lows[i] in self._bigrams for i in range(1, n)]
-        tri = [False, False] + [
-            lows[i - 2] + " " + lows[i - 1] + " " + lows[i] in self._trigrams for i in range(2, n)
-        ]
-        out = []
-        for i in range(n):
-            f = list(infos[i][1])
-            if i > 0:
-                f += infos[i - 1][2]
-                if bi[i]:
-                    f.append("-1:word.bi_gram()")
-                if i > 1 and tri[i]:
-                    f.append("-2:word.tri_gram()")
-            if i < n - 1:
-                f += infos[i + 1][3]
-                if bi[i + 1]:
-                    f.append("+1:word.bi_gram()")
-                if i < n - 2 and tri[i + 2]:
-                    f.append("+2:word.tri_gram()")
-            out.append(f)
-        return out
+        # lefts[i]: what item i gets from i-1; rights[i]: from i+1 (pyvi's order: the
+        # neighbour's attributes, then the bigram flag, then the trigram flag)
+        lefts = [()] + [i[2] for i in infos[:-1]]
+        rights = [i[3] for i in infos[1:]] + [()]
+        pairs = [a + " " + b for a, b in zip(lows, lows[1:])]  # pairs[k]: tokens k, k+1
+        bigrams, heads, trigrams = self._bigrams, self._tri_heads, self._trigrams
+        bi_left, bi_right = self._bi_left, self._bi_right
+        for k, pair in enumerate(pairs):
+            if pair in bigrams:
+                lefts[k + 1] += bi_left
+                rights[k] += bi_right
+        tri_left, tri_right = self._tri_left, self._tri_right
+        for k in range(n - 2):
+            pair = pairs[k]
+            if pair in heads and pair + " " + lows[k + 2] in trigrams:
+                lefts[k + 2] += tri_left
+                rights[k] += tri_right
+        return [i[1] + left + right for i, left, right in zip(infos, lefts, rights)]
+
+    def features(self, words: list[str]) -> list[list[str]]:
+        """pyvi's `sent2features` as attribute lists, limited to the attributes the model
+        knows (the others carry no weight): what `labels` hands to crfsuite."""
+        items = self._items(self._infos(words)) if words else []
+        return [[a.decode("utf-8", "surrogatepass") for a in item] for item in items]
 
     def labels(self, words: list[str]) -> list[str]:
         if not words:
             return []
-        return self._tagger.tag(self.features(words))
+        return self._tagger.tag(self._items(self._infos(words)))
 
     def words(self, text: str, tokens: list[RawToken] | None = None) -> list[Word]:
         """Segment normalized `text` (or its given tokens) into words; punctuation dropped."""
-        if tokens is None:
-            tokens = split_tokens(text)
+        runs = _line_runs(text) if tokens is None else _chunks(text, tokens)
         out: list[Word] = []
-        for chunk in _chunks(text, tokens):
-            labels = self.labels([t.text for t in chunk])
-            group: list[RawToken] = []
-            for tok, label in zip(chunk, labels):
-                if group and label == "I_W" and _joinable(group[-1], tok):
-                    group.append(tok)
+        append, extend = out.append, out.extend
+        tag, infos_of, items = self._tagger.tag, self._infos, self._items
+        syllable, punct = Kind.SYLLABLE, Kind.PUNCT
+        for run in runs:
+            for chunk in _cut(run):
+                infos = infos_of([t.text for t in chunk])
+                labels = tag(items(infos))
+                # k joins k-1 into one word: I_W, and pyvi's joining rule on the pair
+                joins = [
+                    k for k in compress(range(len(labels)), map(_IS_INSIDE, labels))
+                    if k and 0 < infos[k][4] <= infos[k - 1][4]
+                ]
+                if not joins:
+                    extend(_singles(chunk))
                     continue
-                if group:
-                    out.append(_word(text, group))
-                group = [tok]
-            if group:
-                out.append(_word(text, group))
-        return [w for w in out if w.kind is not Kind.PUNCT]
+                # the multi-syllable words, first token -> last token
+                groups: dict[int, int] = {}
+                first = -2
+                for k in joins:
+                    if groups.get(first) == k - 1:
+                        groups[first] = k
+                    else:
+                        first = k - 1
+                        groups[first] = k
+                skip = groups.keys() | joins
+                words = [
+                    None if k in skip or t.kind is punct
+                    else Word(t.text, t.start, t.end, syllable, (t,)) if t.kind is syllable
+                    else Word(t.text, t.start, t.end, t.kind, tuple(code_parts(t)))
+                    for k, t in enumerate(chunk)
+                ]
+                for first, last in groups.items():
+                    start, end = chunk[first].start, chunk[last].end
+                    words[first] = Word(text[start:end], start, end, syllable,
+                                        tuple(chunk[first:last + 1]))
+                extend(filter(None, words))
+        return out
 
 
-def _joinable(prev: RawToken, tok: RawToken) -> bool:
-    """pyvi's rule for gluing an I_W syllable to the previous one."""
-    return (
-        prev.kind is Kind.SYLLABLE
-        and tok.kind is Kind.SYLLABLE
-        and not prev.text[0].isdigit()
-        and not tok.text[0].isdigit()
-        and not (tok.text[0].istitle() and not prev.text[0].istitle())
-    )
+_IS_INSIDE = "I_W".__eq__
 
 
-def _word(text: str, group: list[RawToken]) -> Word:
-    first, last = group[0], group[-1]
-    if first.kind is Kind.SYLLABLE:
-        return Word(text[first.start:last.end], first.start, last.end, Kind.SYLLABLE, tuple(group))
-    return Word(first.text, first.start, first.end, first.kind, tuple(code_parts(first)))
+def _singles(tokens: list[RawToken]) -> list[Word]:
+    """One word per token, punctuation dropped."""
+    syllable, punct = Kind.SYLLABLE, Kind.PUNCT
+    return [
+        Word(t.text, t.start, t.end, syllable, (t,)) if t.kind is syllable
+        else Word(t.text, t.start, t.end, t.kind, tuple(code_parts(t)))
+        for t in tokens if t.kind is not punct
+    ]
 
 
 _SENTENCE_END = frozenset(".!?;:")
 
 
+def _line_runs(text: str):
+    """The tokens of each line of normalized `text` that has any (tokens never span a line)."""
+    if "\n" not in text:
+        tokens = split_tokens(text)
+        if tokens:
+            yield tokens
+        return
+    base = 0
+    for line in text.split("\n"):
+        run: list[RawToken] = []
+        _scan(line, base, run.append)
+        if run:
+            yield run
+        base += len(line) + 1
+
+
 def _chunks(text: str, tokens: list[RawToken]):
-    """Token runs to tag: never across a line break, at most ~MAX_CHUNK tokens."""
-    chunk: list[RawToken] = []
+    """Given tokens, grouped by line (a line break in the gap before a token starts a run)."""
+    run: list[RawToken] = []
     prev_end = 0
     for tok in tokens:
-        if chunk and "\n" in text[prev_end:tok.start]:
-            yield chunk
-            chunk = []
-        chunk.append(tok)
+        if run and text.find("\n", prev_end, tok.start) != -1:
+            yield run
+            run = []
+        run.append(tok)
         prev_end = tok.end
+    if run:
+        yield run
+
+
+def _cut(run: list[RawToken]):
+    """Token runs to tag: at most ~MAX_CHUNK tokens, cut after sentence punctuation (or
+    hard at 4 * MAX_CHUNK)."""
+    if len(run) < MAX_CHUNK:
+        yield run
+        return
+    chunk: list[RawToken] = []
+    for tok in run:
+        chunk.append(tok)
         if len(chunk) >= MAX_CHUNK and tok.kind is Kind.PUNCT and tok.text in _SENTENCE_END:
             yield chunk
             chunk = []

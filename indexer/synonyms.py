@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.normalize import normalize_text
-from indexer.tokens import Kind, split_tokens
+from indexer.tokens import _PART, Kind, split_tokens
 
 __all__ = ["SynonymTable", "units", "load_synonyms"]
 
@@ -35,6 +35,15 @@ class SynonymTable:
         for i, group in enumerate(groups):
             for form in group:
                 self._by_form.setdefault(form, i)
+        # A code form also matches as its parts: whether "TP.HCM" is one unit depends on
+        # case (the tokenizer keeps "TP.HCM" whole but splits "tp.hcm", as it must split
+        # "v.v." or "kinh tế-xã hội"), and queries are typed in any case.
+        for i, group in enumerate(groups):
+            for form in group:
+                if len(form) == 1:
+                    parts = tuple(_PART.findall(form[0]))
+                    if len(parts) > 1:
+                        self._by_form.setdefault(parts, i)
         self._longest = max((len(f) for f in self._by_form), default=0)
 
     @classmethod

@@ -7,8 +7,11 @@ URL or EMAIL) whose alphanumeric parts stay searchable on their own.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import Enum
+
+from indexer.normalize import MARK_RANGES
 
 __all__ = ["Kind", "RawToken", "split_tokens", "code_parts"]
 
@@ -31,20 +34,38 @@ class RawToken:
     kind: Kind
 
 
+_M = MARK_RANGES  # a combining mark belongs to the letter before it
+# a syllable: a letter or digit, then letters, digits and combining marks
+_W = rf"[^\W_](?:[^\W_]|[{_M}])*"
+
 _TOKEN = re.compile(
-    r"""
+    rf"""
     (?P<url>(?:https?|ftp)://[^\s<>"'\]\[]*[^\s<>"'\]\[.,;:!?)]
            |www\.[^\s<>"'\]\[]*[^\s<>"'\]\[.,;:!?)])
-   |(?P<email>[^\W_][\w.+-]*@[^\W_][\w-]*(?:\.[\w-]+)+)
-   |(?P<compound>[^\W_]+(?:(?:[-/.]|(?<=\d),(?=\d))[^\W_]+)+)
-   |(?P<word>[^\W_]+)
+   |(?P<email>[^\W_][\w.+{_M}-]*@[^\W_][\w{_M}-]*(?:\.[\w{_M}-]+)+)
+   |(?P<compound>{_W}(?:(?:[-/.]|(?<=\d),(?=\d)){_W})+)
+   |(?P<word>{_W})
    |(?P<punct>[^\w\s]|_)
     """,
     re.VERBOSE,
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)+")
 _DATE = re.compile(r"(?:0?[1-9]|[12]\d|3[01])[/.-](?:0?[1-9]|1[0-2])[/.-](?:1[89]|20)\d\d")
-_PART = re.compile(r"[^\W_]+")
+_PART = re.compile(_W)
+_SUBPART = re.compile(rf"{_W}|[^\w\s]")
+_DOT_WORD = re.compile(rf"\.({_W})")
+
+
+def _glued_sentence(text: str) -> int:
+    """Where a joined token is two sentences glued at a period, '21/6/2004.Rất' or
+    'TP.Vũng': the index of the first '.' before a capitalised word; 0 if none (codes put
+    capitals only after the '.': TP.HCM, T.Ư)."""
+    if "." in text:
+        for m in _DOT_WORD.finditer(text):
+            word = m.group(1)
+            if word[0].isupper() and any(c.islower() for c in word):
+                return m.start()
+    return 0
 
 
 def _compound_kind(text: str) -> Kind | None:
@@ -72,28 +93,70 @@ def _compound_kind(text: str) -> Kind | None:
 def split_tokens(text: str) -> list[RawToken]:
     """Tokens of the normalized text in order; whitespace is dropped."""
     out: list[RawToken] = []
-    append = out.append
+    _scan(text, 0, out.append)
+    return out
+
+
+def _scan(text: str, base: int, append) -> None:  # noqa: ANN001 - list.append
+    """Append the tokens of `text` (offsets shifted by `base`) in order.
+
+    Fast path: no token crosses whitespace and every alternative of `_TOKEN` depends only
+    on the text up to the next whitespace, so the text is cut at whitespace (str.split is
+    C-speed and uses the same whitespace as the regex's \\s) and a piece that is all
+    alphanumeric is one syllable; the rest go through the regex (`_scan_piece`). A
+    property test checks this equals one regex scan over the whole text.
+    """
+    find = text.find
+    category = unicodedata.category
+    syllable, punct = Kind.SYLLABLE, Kind.PUNCT
+    pos = 0
+    for piece in text.split():
+        start = find(piece, pos)  # the first occurrence from pos is the piece itself
+        pos = start + len(piece)
+        if piece.isalnum():
+            append(RawToken(piece, base + start, base + pos, syllable))
+        # one punctuation character after or before a syllable ("Minh," "(TGAG"): no
+        # alternative of _TOKEN can span it, so it is the regex's word + punct (a trailing
+        # combining mark is not punctuation: it belongs to the syllable)
+        elif piece[:-1].isalnum() and category(piece[-1])[0] != "M":
+            append(RawToken(piece[:-1], base + start, base + pos - 1, syllable))
+            append(RawToken(piece[-1], base + pos - 1, base + pos, punct))
+        elif piece[1:].isalnum():
+            append(RawToken(piece[0], base + start, base + start + 1, punct))
+            append(RawToken(piece[1:], base + start + 1, base + pos, syllable))
+        else:
+            _scan_piece(piece, base + start, append)
+
+
+def _scan_piece(text: str, base: int, append) -> None:  # noqa: ANN001 - list.append
     for m in _TOKEN.finditer(text):
         group = m.lastgroup
         s, e = m.span()
+        s += base
+        e += base
         if group == "word":
             append(RawToken(m.group(), s, e, Kind.SYLLABLE))
         elif group == "punct":
             append(RawToken(m.group(), s, e, Kind.PUNCT))
         elif group == "compound":
             tok = m.group()
+            cut = _glued_sentence(tok)
+            if cut:
+                _scan_piece(tok[:cut], s, append)
+                append(RawToken(".", s + cut, s + cut + 1, Kind.PUNCT))
+                _scan_piece(tok[cut + 1:], s + cut + 1, append)
+                continue
             kind = _compound_kind(tok)
             if kind is not None:
                 append(RawToken(tok, s, e, kind))
             else:
-                for sub in re.finditer(r"[^\W_]+|[^\w\s]", tok):
+                for sub in _SUBPART.finditer(tok):
                     sk = Kind.SYLLABLE if sub.group()[0].isalnum() else Kind.PUNCT
                     append(RawToken(sub.group(), s + sub.start(), s + sub.end(), sk))
         elif group == "url":
             append(RawToken(m.group(), s, e, Kind.URL))
         else:
             append(RawToken(m.group(), s, e, Kind.EMAIL))
-    return out
 
 
 def code_parts(token: RawToken) -> list[RawToken]:

@@ -1,0 +1,168 @@
+"""indexer.segment: pyvi's CRF run directly; labels identical to stock pyvi, words with
+exact offsets, protected tokens kept whole."""
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from indexer.normalize import normalize_text
+from indexer.segment import (
+    MAX_CHUNK, Segmenter, Word, _model, _model_attributes, get_segmenter, segment,
+)
+from indexer.tokens import Kind, split_tokens
+from tests.indexer.test_normalize import DATA, need, news_texts, seed_text
+
+UD = DATA / "ud-vtb-wordseg"
+
+
+@pytest.fixture(scope="module")
+def seg() -> Segmenter:
+    return Segmenter()
+
+
+def word_texts(words: list[Word]) -> list[str]:
+    return [w.text for w in words]
+
+
+# --- parity with stock pyvi -----------------------------------------------------------------
+
+def test_labels_equal_stock_pyvi_on_every_dev_sentence(seg: Segmenter) -> None:
+    from pyvi import ViTokenizer  # stock pyvi, only here (it unpickles its model on import)
+
+    vt = ViTokenizer.ViTokenizer
+    lines = need(UD / "dev.raw.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 800
+    checked = 0
+    for line in lines:
+        syllables = vt.sylabelize(line)[1]
+        if not syllables:
+            continue
+        stock = vt.model.predict([vt.sent2features(syllables, False)])[0]
+        assert seg.labels(syllables) == list(stock), line
+        checked += 1
+    assert checked == 800
+
+
+def test_labels_equal_stock_pyvi_on_real_news_lines(seg: Segmenter) -> None:
+    from pyvi import ViTokenizer
+
+    vt = ViTokenizer.ViTokenizer
+    lines = [line for t in news_texts(15) for line in t.split("\n") if line.strip()]
+    assert len(lines) > 100
+    for line in lines:
+        syllables = vt.sylabelize(line)[1]
+        if syllables:
+            assert seg.labels(syllables) == list(vt.model.predict([vt.sent2features(syllables, False)])[0])
+
+
+# --- the model ------------------------------------------------------------------------------
+
+def test_model_attribute_table_is_read_from_the_model_bytes() -> None:
+    data, bigrams, trigrams, known = _model()
+    num_attrs = struct.unpack_from("<I", data, 24)[0]
+    assert len(known) == num_attrs > 6000
+    assert {b"bias", b"word.istitle()", b"-1:word.bi_gram()", b"+2:word.tri_gram()"} <= known
+    assert "học tập" in bigrams and len(trigrams) > 1000
+    with pytest.raises(ValueError):
+        _model_attributes(b"not a model" + bytes(64))
+
+
+def test_features_are_pyvis_attributes_the_model_knows(seg: Segmenter) -> None:
+    words = ["Huyện", "ủy", "học", "tập", "xyzzyq"]
+    feats = seg.features(words)
+    # pyvi's order: own attributes, the left neighbour's (+ bigram/trigram flags), the right's
+    assert feats[1] == ["bias", "word.lower():ủy", "-1:word.lower():huyện", "-1:word.istitle()",
+                        "+1:word.lower():học"]
+    assert feats[2][-1] == "+1:word.bi_gram()" and feats[3][-1] == "-1:word.bi_gram()"
+    # attributes the model does not know carry no weight: left out
+    assert "word.lower():huyện" not in feats[0] and "word.lower():xyzzyq" not in feats[4]
+    known = _model()[3]
+    assert all(a.encode() in known for f in feats for a in f)
+    assert seg._tagger.tag(feats) == seg.labels(words)
+
+
+def test_labels_of_nothing() -> None:
+    assert get_segmenter().labels([]) == []
+    assert get_segmenter().words("") == []
+    assert get_segmenter() is get_segmenter()
+
+
+def test_lone_surrogate_does_not_crash_the_tagger(seg: Segmenter) -> None:
+    # was: SystemError from crfsuite (the attribute could not be encoded to UTF-8); a lone
+    # surrogate reaches us from JSON like "\ud83d" (an emoji cut in half)
+    assert word_texts(seg.words("Hà Nội \ud83d")) == ["Hà Nội"]
+    assert len(seg.labels(["a", "\ud800"])) == 2
+
+
+# --- words ----------------------------------------------------------------------------------
+
+def test_words_of_the_seed_page(seg: Segmenter) -> None:
+    text = normalize_text(seed_text())
+    words = seg.words(text)
+    texts = word_texts(words)
+    for expected in ("học tập", "Hồ Chí Minh", "Huyện ủy", "Chính trị", "An Phú", "đạo đức"):
+        assert expected in texts, expected
+    assert "03-CT/TW" in texts and "30/12/2014" in texts
+    for w in words:
+        assert text[w.start:w.end] == w.text
+        assert w.parts and w.parts[0].start == w.start and w.parts[-1].end == w.end
+        if w.kind is Kind.SYLLABLE:
+            assert " ".join(p.text for p in w.parts) == " ".join(w.text.split())
+            assert w.is_compound == (len(w.parts) > 1)
+        else:
+            assert not w.is_compound
+            assert [p.text for p in w.parts] == [p.text for p in w.parts if p.kind is Kind.SYLLABLE]
+    assert not any(w.kind is Kind.PUNCT for w in words)
+
+
+def test_protected_tokens_are_single_words(seg: Segmenter) -> None:
+    text = "Chỉ thị số 03-CT/TW ngày 30/12/2014 và Luật số 52/2014/QH13 tại TP.HCM có 1.639 người"
+    words = {w.text: w for w in seg.words(text)}
+    assert words["03-CT/TW"].kind is Kind.CODE
+    assert [p.text for p in words["03-CT/TW"].parts] == ["03", "CT", "TW"]
+    assert words["30/12/2014"].kind is Kind.DATE
+    assert words["52/2014/QH13"].kind is Kind.CODE
+    assert words["TP.HCM"].kind is Kind.CODE
+    assert words["1.639"].kind is Kind.NUMBER
+
+
+def test_pyvi_joining_rule(seg: Segmenter) -> None:
+    # a lowercase syllable is never glued before a capitalised one; digits are never glued
+    words = [w for w in seg.words(normalize_text("\n".join(news_texts(10)))) if w.is_compound]
+    assert len(words) > 1000
+    for w in words:
+        for a, b in zip(w.parts, w.parts[1:]):
+            assert not (b.text[0].istitle() and not a.text[0].istitle())
+            assert not a.text[0].isdigit() and not b.text[0].isdigit()
+
+
+def test_words_never_span_lines(seg: Segmenter) -> None:
+    text = "học\ntập Hồ Chí\nMinh"
+    assert word_texts(seg.words(text))[:1] == ["học"]
+    assert all("\n" not in w.text for w in seg.words(normalize_text("\n".join(news_texts(10)))))
+
+
+def test_given_tokens_give_the_same_words(seg: Segmenter) -> None:
+    for text in [normalize_text(t) for t in news_texts(10)] + [normalize_text(seed_text())]:
+        key = lambda ws: [(w.text, w.start, w.end, w.kind) for w in ws]  # noqa: E731
+        assert key(seg.words(text, split_tokens(text))) == key(seg.words(text))
+
+
+def test_long_lines_are_cut_but_lose_nothing(seg: Segmenter) -> None:
+    sentence = "Ban Tuyên giáo Huyện ủy chủ động phối hợp với Ban Tổ chức Huyện ủy. "
+    text = sentence * (3 * MAX_CHUNK // 14 + 5)  # one line of ~3 * MAX_CHUNK tokens
+    words = seg.words(text)
+    syllables = [p.text for w in words for p in w.parts]
+    assert syllables == [t.text for t in split_tokens(text) if t.kind is Kind.SYLLABLE]
+    # cut after a sentence: every sentence segments the same
+    assert word_texts(seg.words(sentence)) * (3 * MAX_CHUNK // 14 + 5) == word_texts(words)
+    # no sentence punctuation at all: a hard cut at 4 * MAX_CHUNK, still nothing lost
+    flat = "học tập " * (3 * MAX_CHUNK)
+    assert sum(len(w.parts) for w in seg.words(flat)) == 6 * MAX_CHUNK
+
+
+def test_segment_function(seg: Segmenter) -> None:
+    text = "Huyện ủy An Phú đưa việc học tập và làm theo tấm gương đạo đức Hồ Chí Minh"
+    assert word_texts(segment(text)) == word_texts(seg.words(text))
+    assert "đạo đức" in word_texts(segment(text))
