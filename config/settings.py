@@ -28,8 +28,8 @@ class SearchSettings:
     per_page: int = 10
     max_per_page: int = 50
     max_depth: int = 1000
-    max_query_chars: int = 500
-    max_query_terms: int = 32
+    max_query_chars: int = 2000
+    max_query_terms: int = 64
     snippet_chars: int = 240
     refresh_interval: float = 1.0
     synonyms: Path = SYNONYMS
