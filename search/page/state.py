@@ -19,7 +19,7 @@ PARAMS = ("q", "category", "year", "date_from", "date_to", "sort", "page")
 #: Sort orders offered, value -> label. The engine also knows "oldest"; the page does not offer it.
 SORTS = {"relevance": "Liên quan nhất", "newest": "Mới nhất"}
 MAX_CATEGORIES = 20
-MAX_VALUE_CHARS = 500
+MAX_VALUE_CHARS = 2000  # as [search] max_query_chars: staff paste whole questions
 MIN_YEAR, MAX_YEAR = 1900, 2100
 
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
