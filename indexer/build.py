@@ -14,6 +14,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -176,6 +177,7 @@ def index_articles(items: Iterable[Article | RecordError], index_path: Path,
         if on_reject is not None:
             on_reject(err)
 
+    swapped = False
     try:
         from whoosh import index as windex
 
@@ -194,7 +196,14 @@ def index_articles(items: Iterable[Article | RecordError], index_path: Path,
             progress.update(len(batch), stats.rejected)
         if target is not None:
             swap_in(index_path, target)
+            swapped = True
             prune_generations(index_path, keep=2)
+    except BaseException:
+        if target is not None and not swapped:
+            # A rebuild that failed (disk full, killed by an exception, ...) leaves the live
+            # index as it was; its unfinished generation would only hold on to the space.
+            shutil.rmtree(target, ignore_errors=True)
+        raise
     finally:
         analyser.close()
         progress.close()

@@ -409,8 +409,10 @@ class Applier:
             log.warning("spool: %s; %d op(s) stay pending", exc, len(taken))
             return failed
         except Exception as exc:
-            if current is None:
-                raise  # commit failed (disk full, ...): everything stays pending
+            if current is None or isinstance(exc, OSError):
+                # The commit failed, or the disk did (full, read-only, I/O error) while
+                # documents were written: not the op's fault, so everything stays pending.
+                raise
             # One document broke the writer: set its op aside, retry the others next run.
             spool._move_failed(current, f"index write failed: {type(exc).__name__}: {exc}")
             return failed + 1

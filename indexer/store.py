@@ -67,8 +67,12 @@ def new_generation(path: Path) -> Path:
     name = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     target = gens / name
     target.mkdir()
-    windex.create_in(str(target), build_schema())
-    (target / "VNSEARCH_SCHEMA").write_text(str(SCHEMA_VERSION))
+    try:
+        windex.create_in(str(target), build_schema())
+        (target / "VNSEARCH_SCHEMA").write_text(str(SCHEMA_VERSION))
+    except BaseException:  # disk full, read-only: leave no half-made generation behind
+        shutil.rmtree(target, ignore_errors=True)
+        raise
     return target
 
 
@@ -147,8 +151,26 @@ def open_writer(ix: windex.Index, timeout: float) -> Iterator[SegmentWriter]:
     try:
         yield writer
     except BaseException:
-        writer.cancel()
+        try:
+            writer.cancel()
+        except Exception:
+            # Cancelling fails for the reason the write did (disk full or read-only while
+            # closing segment files): still let go of the lock, or this process (an API
+            # worker's applier) would hold it, and block every other writer, for good.
+            _abandon(writer)
         raise
+
+
+def _abandon(writer: SegmentWriter) -> None:
+    """Release what a writer holds after a failed cancel; its partial segment files are
+    unreferenced and removed by the next successful commit."""
+    with contextlib.suppress(Exception):
+        writer._tempstorage.destroy()
+    lock = getattr(writer, "writelock", None)
+    if lock is not None:
+        with contextlib.suppress(Exception):
+            lock.release()
+    writer.is_closed = True
 
 
 def index_version(path: Path) -> str:

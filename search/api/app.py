@@ -38,7 +38,7 @@ from search.api.errors import EngineUnavailable, dumps, handle_unexpected, is_en
 from search.api.metrics import Metrics, MetricsMiddleware
 from search.api.openapi import build_spec
 
-__all__ = ["create_app", "App", "Context", "EngineHolder", "ROUTES"]
+__all__ = ["create_app", "App", "Context", "EngineHolder", "SerializedEngine", "ROUTES"]
 
 log = logging.getLogger("search.api")
 
@@ -127,6 +127,35 @@ class EngineHolder:
                 self._engine = None
 
 
+class SerializedEngine:
+    """The engine with its index reads behind one lock per process.
+
+    A gunicorn worker runs several request threads (gthread) over one Engine, whose Whoosh
+    readers share file objects (seek, then read): concurrent searches in one process read
+    each other's positions and fail (UnpicklingError, EOFError, ... -> 500). Reads are
+    CPU-bound under the GIL anyway, so serializing them costs little; what the threads are
+    for (``?wait`` polling, slow clients) runs outside the lock. `refresh` opens new
+    readers and is not locked."""
+
+    LOCKED = frozenset({"search", "suggest", "get_document", "doc_count", "version"})
+
+    def __init__(self, engine: Any, lock: threading.Lock) -> None:
+        self._engine = engine
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._engine, name)
+        if name not in self.LOCKED or not callable(attr):
+            return attr
+        lock = self._lock
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return attr(*args, **kwargs)
+
+        return locked
+
+
 class Context:
     """What the resources share: settings, engine, spool, metrics, spec."""
 
@@ -136,9 +165,11 @@ class Context:
         self.spool = spool
         self.metrics = metrics
         self.spec = build_spec(settings)
+        self._reads = threading.Lock()
 
     def engine(self) -> Any:
-        return self.engines.get()
+        """The engine for one request (its reads serialized, see `SerializedEngine`)."""
+        return SerializedEngine(self.engines.get(), self._reads)
 
     def wait_for(self, op: str, timeout: float) -> str:
         """Poll the op until applied (then refresh this worker's reader), failed, or timeout;
@@ -205,7 +236,7 @@ def create_app(settings: Settings, engine: Any = None, spool: Spool | None = Non
         app.add_route(template, resource(ctx))
     from search.page import register as register_page
 
-    register_page(app, ctx.engines.get, per_page=settings.search.per_page,
+    register_page(app, ctx.engine, per_page=settings.search.per_page,
                   max_depth=settings.search.max_depth)
     app.vnsearch = ctx
     return app
