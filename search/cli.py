@@ -80,6 +80,10 @@ def cmd_delete(args: argparse.Namespace) -> int:
     except (FileNotFoundError, IndexBusy) as exc:
         print(f"vnsearch delete: {exc}", file=sys.stderr)
         return EXIT_FAIL
+    except OSError as exc:
+        print(f"vnsearch delete: {exc.strerror or exc}: {exc.filename or settings.index.path}; "
+              "the index was not changed", file=sys.stderr)
+        return EXIT_FAIL
     for doc_id in missing:
         print(f"not found: {doc_id}", file=sys.stderr)
     print(f"deleted {deleted} document(s)")

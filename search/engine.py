@@ -399,8 +399,7 @@ class Engine:
             narrow(gen.facets.docs("category", set(comp.categories)))
         if req.date_from or req.date_to:
             start = dt.datetime.combine(_as_date(req.date_from), dt.time(0)) if req.date_from else None
-            end = (dt.datetime.combine(_as_date(req.date_to), dt.time(0))
-                   + dt.timedelta(days=1) - dt.timedelta(microseconds=1)) if req.date_to else None
+            end = dt.datetime.combine(_as_date(req.date_to), dt.time.max) if req.date_to else None
             narrow(ds.of(wq.DateRange("date", start, end)))
         if comp.excluded_categories:
             base = gen.all_docs() if allowed is None else allowed

@@ -278,11 +278,6 @@ def test_injected_write_faults_fail_clearly_and_keep_the_live_index(tmp_path, in
     assert state(index)[1] == FIRST + MORE
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "search/cli.py cmd_delete catches only FileNotFoundError and IndexBusy: an OSError from "
-    "the index directory (EROFS, ENOSPC) escapes as a traceback instead of a one-line "
-    "'vnsearch delete: ...' error; cli.py is outside this change's files (fix: catch OSError "
-    "there as cmd_index does)"))
 def test_delete_on_a_read_only_index_fails_clearly(tmp_path, inputs) -> None:
     first, _, _ = inputs
     with tmpfs(tmp_path / "fs", FS_SIZE) as fs:
