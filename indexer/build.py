@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from indexer.record import Article, RecordError
 from indexer.schema import prepare
-from indexer.store import new_generation, open_index, open_or_create, open_writer, prune_generations, swap_in
+from indexer.store import merge_tiered, new_generation, open_index, open_or_create, open_writer, prune_generations, swap_in
 
 __all__ = ["BuildOptions", "BuildStats", "build", "delete_documents", "index_articles"]
 
@@ -225,7 +225,7 @@ def _write_batch(ix, docs: dict[str, dict[str, Any]], lock_timeout: float, stats
                     stats.updated += 1
                 else:
                     stats.added += 1
-        writer.commit()
+        writer.commit(mergetype=merge_tiered)
     stats.commits += 1
 
 

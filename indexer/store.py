@@ -133,6 +133,35 @@ def _codec() -> W3Codec:
     return W3Codec(compression=0)
 
 
+MERGE_FACTOR = 8
+
+
+def merge_tiered(writer: SegmentWriter, segments: list) -> list:
+    """Merge policy for bulk indexing: merge `MERGE_FACTOR` segments of the same size tier
+    (tier = how many times MERGE_FACTOR the smallest one they are), like Lucene's tiered
+    policy. Whoosh's default (MERGE_SMALL, Fibonacci) rewrites every posting about ten
+    times on an 84k-document build; this one about log_8(documents / batch) times."""
+    from whoosh.reading import SegmentReader
+
+    live = [s for s in segments if s.doc_count_all() > 0]
+    if len(live) < MERGE_FACTOR:
+        return segments
+    smallest = max(1, min(s.doc_count_all() for s in live))
+    tiers: dict[int, list] = {}
+    for seg in live:
+        tier, size = 0, seg.doc_count_all()
+        while size >= smallest * MERGE_FACTOR ** (tier + 1):
+            tier += 1
+        tiers.setdefault(tier, []).append(seg)
+    full = [t for t, segs in tiers.items() if len(segs) >= MERGE_FACTOR]
+    if not full:
+        return segments
+    merging = sorted(tiers[min(full)], key=lambda s: s.doc_count_all())[:MERGE_FACTOR]
+    for seg in merging:
+        writer.add_reader(SegmentReader(writer.storage, writer.schema, seg))
+    return [s for s in segments if s not in merging]
+
+
 @contextlib.contextmanager
 def open_writer(ix: windex.Index, timeout: float) -> Iterator[SegmentWriter]:
     """The index's single writer, waiting up to `timeout` seconds for the lock."""
