@@ -17,7 +17,7 @@ SYNONYMS = Path(__file__).with_name("synonyms.txt")
 class IndexSettings:
     path: Path = Path("var/index")
     spool: Path = Path("var/spool")
-    batch_size: int = 1000
+    batch_size: int = 4000
     workers: int = 0
     lock_timeout: float = 30.0
     max_record_bytes: int = 10_000_000

@@ -30,7 +30,7 @@ __all__ = ["BuildOptions", "BuildStats", "build", "delete_documents", "index_art
 
 @dataclass(frozen=True)
 class BuildOptions:
-    batch_size: int = 1000
+    batch_size: int = 4000
     workers: int = 0  # 0: one per CPU; 1: analyse in this process
     rebuild: bool = False
     lock_timeout: float = 30.0
