@@ -26,7 +26,10 @@ from whoosh.writing import SegmentWriter
 from whoosh.system import emptybytes
 from whoosh.util.numeric import byte_to_length
 
+from indexer import whoosh_mmap
 from indexer.schema import SCHEMA_VERSION, build_schema
+
+whoosh_mmap.install()
 
 __all__ = [
     "IndexBusy", "generations_dir", "live_dir", "open_index", "open_or_create",

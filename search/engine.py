@@ -31,6 +31,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from config.settings import SearchSettings
+from indexer import whoosh_mmap
 from indexer.schema import TEXT_FIELDS
 from indexer.synonyms import SynonymTable, load_synonyms
 from search.docsets import DocSets
@@ -51,6 +52,8 @@ __all__ = [
 
 SORTS = ("relevance", "newest", "oldest")
 USE_QUALITY = True  # block-max skipping in the top-N collector
+
+whoosh_mmap.install()
 
 
 @dataclass(frozen=True)
