@@ -32,6 +32,7 @@ class SearchSettings:
     max_query_terms: int = 64
     snippet_chars: int = 240
     refresh_interval: float = 1.0
+    posting_cache_mb: int = 256
     synonyms: Path = SYNONYMS
 
 

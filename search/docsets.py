@@ -1,113 +1,134 @@
-"""Exact result sets of the match queries, computed with set algebra over posting lists.
+"""Exact result sets of the match queries, as boolean masks over document numbers.
 
-Whoosh's compound matchers step through documents one at a time in Python; reading each
-term's posting list once and combining them with C-level set operations is much faster
-for the unscored "which documents match" question (total hits, facet counts, filters).
-The ranked top N is still Whoosh's job (`searcher.search(scored, filter=docset)`).
+Whoosh's compound matchers step through documents one at a time in Python. Here each
+term's posting list comes decoded from the generation's `PostingCache` and becomes a
+boolean mask over all document numbers; And/Or/AndNot are `&`, `|`, `& ~` on masks, and
+counts are `count_nonzero`: a few microseconds per operation on 100k documents, whatever
+the number of matches. Deleted documents are removed by and-ing with the live mask.
+The ranked top N is `search.fastrank`'s job (or Whoosh's collector for positional queries).
 """
 from __future__ import annotations
 
+import numpy as np
 from whoosh import query as wq
 
-__all__ = ["DocSets"]
+from search.postings import PostingCache
+
+__all__ = ["DocSets", "Mask", "mask_of", "docnums"]
+
+Mask = np.ndarray  # dtype bool, one entry per document number of the generation
+
+
+def mask_of(ids, n: int) -> Mask:  # noqa: ANN001 - any iterable of docnums
+    """A mask with True at each docnum in `ids`."""
+    out = np.zeros(n, dtype=bool)
+    arr = ids if isinstance(ids, np.ndarray) else np.fromiter(ids, dtype=np.int64)
+    if len(arr):
+        out[arr] = True
+    return out
+
+
+def docnums(mask: Mask) -> np.ndarray:
+    """The document numbers set in `mask`, ascending."""
+    return np.flatnonzero(mask)
 
 
 class DocSets:
-    """Evaluates And/Or/AndNot/AndMaybe/Term/Phrase trees to sets of global docnums.
+    """Evaluates And/Or/AndNot/AndMaybe/Term/Phrase trees to masks of live documents.
 
-    One instance per request: it memoises term posting sets, which repeat across the
-    fields and alternatives of a compiled query."""
+    One instance per request: it memoises masks, which repeat across the fields and
+    alternatives of a compiled query."""
 
-    def __init__(self, searcher, all_docs: frozenset[int]) -> None:  # noqa: ANN001
+    def __init__(self, searcher, live: Mask, postings: PostingCache) -> None:  # noqa: ANN001
         self._searcher = searcher
-        self._all = all_docs
-        self._memo: dict[tuple, frozenset[int] | set[int]] = {}
+        self._live = live
+        self._n = len(live)
+        self._postings = postings
+        self._memo: dict[tuple, Mask] = {}
+        self._none = np.zeros(self._n, dtype=bool)
 
-    def _term(self, fieldname: str, text: str) -> frozenset[int] | set[int]:
+    @property
+    def live(self) -> Mask:
+        return self._live
+
+    def _term(self, fieldname: str, text: str) -> Mask:
         key = ("t", fieldname, text)
         found = self._memo.get(key)
         if found is None:
-            s = self._searcher
-            if fieldname not in s.schema or s.reader().doc_frequency(fieldname, text) == 0:
-                found = frozenset()
+            if fieldname not in self._searcher.schema:
+                found = self._none
             else:
-                found = set(s.docs_for_query(wq.Term(fieldname, text)))
+                p = self._postings.get(fieldname, text)
+                found = self._none if not len(p) else mask_of(p.ids, self._n) & self._live
             self._memo[key] = found
         return found
 
-    def of(self, q: wq.Query | None) -> set[int] | frozenset[int]:
-        """The documents `q` matches (deleted documents excluded)."""
+    def of(self, q: wq.Query | None) -> Mask:
+        """The live documents `q` matches (a mask; never modify it in place)."""
         if q is None:
-            return self._all
+            return self._live
         if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
-            return frozenset()
+            return self._none
         if isinstance(q, wq.Term):
             return self._term(q.fieldname, q.text)
         if isinstance(q, wq.Every):
-            return self._all
+            return self._live
         if isinstance(q, wq.AndNot):
-            return set(self.of(q.a)) - self.of(q.b)
+            return self.of(q.a) & ~self.of(q.b)
         if isinstance(q, wq.AndMaybe):
             return self.of(q.a)
         if isinstance(q, wq.And):
-            sets = []
-            for sub in sorted(q.subqueries, key=self._estimate):
+            out: Mask | None = None
+            for sub in q.subqueries:
                 found = self.of(sub)
-                if not found:
-                    return frozenset()
-                sets.append(found)
-            sets.sort(key=len)
-            out = set(sets[0])
-            for other in sets[1:]:
-                out &= other
-                if not out:
-                    break
-            return out
+                out = found if out is None else (out & found)
+                if not out.any():
+                    return self._none
+            return self._live if out is None else out
         if isinstance(q, wq.Or):
             subs = [self.of(sub) for sub in q.subqueries]
+            if not subs:
+                return self._none
             minmatch = getattr(q, "minmatch", 0) or 0
             if minmatch > 1:
-                counts: dict[int, int] = {}
-                for found in subs:
-                    for d in found:
-                        counts[d] = counts.get(d, 0) + 1
-                return {d for d, c in counts.items() if c >= minmatch}
-            out: set[int] = set()
-            for found in subs:
-                out |= found
+                counts = np.sum(np.stack(subs), axis=0, dtype=np.int32)
+                return counts >= minmatch
+            out = subs[0]
+            for found in subs[1:]:
+                out = out | found
             return out
         if isinstance(q, wq.Phrase):
             # cheap pre-check: every word must occur, else no positions to read
             for word in q.words:
-                if not self._term(q.fieldname, word):
-                    return frozenset()
+                if not self._term(q.fieldname, word).any():
+                    return self._none
             key = ("p", q.fieldname, tuple(q.words), q.slop)
             found = self._memo.get(key)
             if found is None:
                 found = self._phrase(q)
                 self._memo[key] = found
             return found
-        return set(self._searcher.docs_for_query(q))
+        return self._whoosh(q)
 
-    def _phrase(self, q: wq.Phrase) -> set[int] | frozenset[int]:
+    def _whoosh(self, q: wq.Query) -> Mask:
+        """Whoosh's own matcher, for query types without a vectorised path."""
+        return mask_of(self._searcher.docs_for_query(q), self._n) & self._live
+
+    def _phrase(self, q: wq.Phrase) -> Mask:
         """Documents containing the phrase. With a bigram stream (<field>_b: adjacent
         syllable pairs) a two-word phrase is one posting list; longer phrases intersect
         their pairs first and read positions only when some document has them all."""
         bigram_field = q.fieldname + "_b"
         words = list(q.words)
         if q.slop == 1 and len(words) > 1 and bigram_field in self._searcher.schema:
-            found: set[int] | frozenset[int] | None = None
+            found: Mask | None = None
             for a, b in zip(words, words[1:]):
                 docs = self._term(bigram_field, f"{a} {b}")
-                found = set(docs) if found is None else found & docs
-                if not found:
-                    return frozenset()
-            if len(words) == 2 or found is None:
-                return found or frozenset()
-        return set(self._searcher.docs_for_query(q))
-
-    def _estimate(self, q: wq.Query) -> int:
-        try:
-            return q.estimate_size(self._searcher.reader())
-        except Exception:  # some query types cannot estimate
-            return 1 << 30
+                found = docs if found is None else (found & docs)
+                if not found.any():
+                    return self._none
+            assert found is not None
+            if len(words) == 2:
+                return found
+            return mask_of(self._searcher.docs_for_query(q), self._n) & found
+        return self._whoosh(q)

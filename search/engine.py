@@ -6,16 +6,17 @@ order) and swaps it when the index changes on disk, either by a new commit or by
 swap of the index directory symlink. Requests hold a reference to the generation they
 started with, so a swap never closes a searcher that is still in use.
 
-Per request: the exact matching set is computed with set algebra (`search.docsets`), then
-Whoosh ranks only the top page*per_page with BM25F (`searcher.search(limit=..., filter=)`),
-facets are intersections with cached value sets (`search.facets`), and date sorting walks a
-per-generation date order. Nothing iterates over all results in Python more than once.
+Per request: the exact matching set is a boolean mask computed from decoded, cached posting
+lists (`search.postings`, `search.docsets`); the top page*per_page is ranked with BM25F by
+numpy term-at-a-time scoring (`search.fastrank`; Whoosh's collector only for positional
+queries); facets count mask intersections with cached value masks (`search.facets`); date
+filters and date sorting use a per-generation array of dates. Nothing iterates over the
+matching documents in Python.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import heapq
 import html
 import os
 import threading
@@ -25,19 +26,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 from whoosh import collectors
 from whoosh import index as windex
-from whoosh import query as wq
 from whoosh.searching import Searcher
+from whoosh.util.times import datetime_to_long
 
 from config.settings import SearchSettings
 from indexer import whoosh_mmap
 from indexer.schema import TEXT_FIELDS
 from indexer.synonyms import SynonymTable, load_synonyms
-from search.docsets import DocSets
+from search.docsets import DocSets, Mask, docnums, mask_of
 from search.errors import IndexUnavailable, InvalidRequest
 from search.facets import FACET_FIELDS, FacetCache, FacetValue
 from search.fastrank import FastRanker, flat_terms
+from search.postings import PostingCache
 from search.highlight import Highlighter
 from search.query import (
     CompiledQuery, HighlightTerms, QueryContext, compile_query, load_stopwords, parse,
@@ -52,6 +55,7 @@ __all__ = [
 
 SORTS = ("relevance", "newest", "oldest")
 USE_QUALITY = True  # block-max skipping in the top-N collector
+_MAX_LONG = 1 << 63
 
 whoosh_mmap.install()
 
@@ -99,7 +103,8 @@ class SearchResult:
 class _Generation:
     """A searcher and its caches; closed when retired and no request uses it any more."""
 
-    def __init__(self, real: Path, ix: windex.Index, ranking: RankingParams) -> None:
+    def __init__(self, real: Path, ix: windex.Index, ranking: RankingParams,
+                 cache_bytes: int = 256 << 20) -> None:
         self.real = real
         self.ix = ix
         self.searcher = ix.searcher(weighting=ranking.weighting())
@@ -113,16 +118,18 @@ class _Generation:
             ino = 0
         digest = hashlib.sha1(f"{real}:{ino}:{self.generation}".encode()).hexdigest()[:10]
         self.version = f"{self.generation}-{digest}"
+        n = self.reader.doc_count_all()
+        self.live: Mask = mask_of(self.reader.all_doc_ids(), n)
+        self.postings = PostingCache(self.reader, cache_bytes)
         self.vocab = Vocabulary(self.searcher)
-        self.facets = FacetCache(self.searcher)
-        self.fast = FastRanker(self.searcher)
+        self.facets = FacetCache(self.searcher, self.live)
+        self.fast = FastRanker(self.searcher, self.postings)
         self.refs = 0
         self.retired = False
         self._lock = threading.Lock()
         self._searchers: dict[RankingParams, Searcher] = {ranking: self.searcher}
-        self._all: frozenset[int] | None = None
         self._fields: tuple[str, ...] | None = None
-        self._dates: tuple[list[int], list[int], frozenset[int]] | None = None
+        self._dates: tuple[np.ndarray, Mask] | None = None
 
     def searcher_for(self, ranking: RankingParams) -> Searcher:
         """A searcher on the same reader with the given weights (same docnums)."""
@@ -143,32 +150,28 @@ class _Generation:
             self._fields = present or TEXT_FIELDS
         return self._fields
 
-    def all_docs(self) -> frozenset[int]:
-        if self._all is None:
-            self._all = frozenset(self.reader.all_doc_ids())
-        return self._all
-
-    def dates(self) -> tuple[list[int], list[int], frozenset[int]]:
-        """(sortable date per docnum, dated docnums oldest first, dated docnum set)."""
+    def dates(self) -> tuple[np.ndarray, Mask]:
+        """(date per docnum as Whoosh's sortable long, mask of live dated documents)."""
         if self._dates is None:
             with self._lock:
                 if self._dates is None:
                     self._dates = self._build_dates()
         return self._dates
 
-    def _build_dates(self) -> tuple[list[int], list[int], frozenset[int]]:
-        values = [0] * self.reader.doc_count_all()
+    def _build_dates(self) -> tuple[np.ndarray, Mask]:
+        values = np.zeros(len(self.live), dtype=np.int64)
         for leaf, offset in self.reader.leaf_readers():
             if not leaf.has_column("date"):
                 continue
             col = leaf.column_reader("date", translate=False)
-            for i, v in enumerate(col):
-                values[offset + i] = int(v) if v is not None else 0
-        dated = set()
+            n = leaf.doc_count_all()
+            # an undated document holds the column's default (2**64 - 1): undated, see `dated`
+            values[offset:offset + n] = np.fromiter(
+                (v if v and v < _MAX_LONG else 0 for v in col), dtype=np.int64, count=n)
+        dated = np.zeros(len(self.live), dtype=bool)
         for docs in self.facets.values("year").values():
             dated |= docs
-        order = sorted(dated, key=lambda d: (values[d], d))
-        return values, order, frozenset(dated)
+        return values, dated
 
     def close(self) -> None:
         try:
@@ -257,7 +260,7 @@ class Engine:
             if not windex.exists_in(str(real)):
                 raise IndexUnavailable(f"no index in {path}")
             ix = windex.open_dir(str(real))
-            return _Generation(real, ix, self.ranking)
+            return _Generation(real, ix, self.ranking, self.settings.posting_cache_mb << 20)
         except IndexUnavailable:
             raise
         except Exception as e:  # corrupt or half-written index
@@ -384,12 +387,11 @@ class Engine:
             fields=gen.text_fields(),
         )
 
-    def _filter(self, gen: _Generation, ds: DocSets, req: SearchRequest,
-                comp: CompiledQuery) -> set[int] | frozenset[int] | None:
+    def _filter(self, gen: _Generation, req: SearchRequest, comp: CompiledQuery) -> Mask | None:
         """Documents allowed by the request's and the query's filters (None: all)."""
-        allowed: set[int] | frozenset[int] | None = None
+        allowed: Mask | None = None
 
-        def narrow(docs: set[int] | frozenset[int]) -> None:
+        def narrow(docs: Mask) -> None:
             nonlocal allowed
             allowed = docs if allowed is None else (allowed & docs)
 
@@ -401,43 +403,47 @@ class Engine:
         if comp.categories or comp.unmatched_category:
             narrow(gen.facets.docs("category", set(comp.categories)))
         if req.date_from or req.date_to:
-            start = dt.datetime.combine(_as_date(req.date_from), dt.time(0)) if req.date_from else None
-            end = dt.datetime.combine(_as_date(req.date_to), dt.time.max) if req.date_to else None
-            narrow(ds.of(wq.DateRange("date", start, end)))
+            values, dated = gen.dates()
+            docs = dated
+            if req.date_from:
+                start = dt.datetime.combine(_as_date(req.date_from), dt.time(0))
+                docs = docs & (values >= datetime_to_long(start))
+            if req.date_to:
+                end = dt.datetime.combine(_as_date(req.date_to), dt.time.max)
+                docs = docs & (values <= datetime_to_long(end))
+            narrow(docs)
         if comp.excluded_categories:
-            base = gen.all_docs() if allowed is None else allowed
-            allowed = set(base) - gen.facets.docs("category", set(comp.excluded_categories))
+            base = gen.live if allowed is None else allowed
+            allowed = base & ~gen.facets.docs("category", set(comp.excluded_categories))
         return allowed
 
-    def _matching(self, ds: DocSets, match: wq.Query | None, comp: CompiledQuery,
-                  allowed: set[int] | frozenset[int] | None) -> set[int] | frozenset[int]:
+    @staticmethod
+    def _matching(ds: DocSets, match, comp: CompiledQuery,  # noqa: ANN001 - whoosh query
+                  allowed: Mask | None) -> Mask:
         docs = ds.of(match)
         if comp.exclude is not None:
-            docs = set(docs) - ds.of(comp.exclude)
+            docs = docs & ~ds.of(comp.exclude)
         if allowed is not None:
-            docs = docs & allowed if len(docs) <= len(allowed) else allowed & docs
+            docs = docs & allowed
         return docs
 
-    def _by_date(self, gen: _Generation, docs: set[int] | frozenset[int], n: int,
-                 newest: bool) -> list[int]:
-        """The first n of `docs` by date (undated documents last), without a full sort."""
-        values, order, dated = gen.dates()
-        out: list[int] = []
-        if len(docs) * 8 >= len(order):
-            seq = reversed(order) if newest else iter(order)
-            for d in seq:
-                if d in docs:
-                    out.append(d)
-                    if len(out) >= n:
-                        return out
-        else:
-            cand = [d for d in docs if d in dated]
-            key = lambda d: (values[d], d)  # noqa: E731
-            out = heapq.nlargest(n, cand, key=key) if newest else heapq.nsmallest(n, cand, key=key)
-            if len(out) >= n:
-                return out
-        rest = sorted((d for d in docs if d not in dated), reverse=newest)
-        return out + rest[: n - len(out)]
+    @staticmethod
+    def _by_date(gen: _Generation, docs: Mask, n: int, newest: bool) -> list[int]:
+        """The first n of `docs` by date, ties and undated documents (last) by docnum."""
+        values, dated = gen.dates()
+        cand = np.flatnonzero(docs & dated)
+        if len(cand) > n:  # keep every candidate tied with the n-th date, then sort exactly
+            keyed = -values[cand] if newest else values[cand]
+            cut = np.partition(keyed, n - 1)[n - 1]
+            cand = cand[keyed <= cut]
+        vals = values[cand]
+        order = np.lexsort((-cand if newest else cand, -vals if newest else vals))
+        out = cand[order][:n].tolist()
+        if len(out) < n:
+            rest = np.flatnonzero(docs & ~dated)
+            rest = rest[::-1] if newest else rest
+            out += rest[: n - len(out)].tolist()
+        return out
 
     def search(self, req: SearchRequest) -> SearchResult:
         st = self.settings
@@ -449,14 +455,14 @@ class Engine:
             parsed = parse(req.q, st.max_query_chars)
             ctx = self._context(gen)
             comp = compile_query(parsed, ctx) if not parsed.is_empty else CompiledQuery()
-            ds = DocSets(searcher, gen.all_docs())
-            allowed = self._filter(gen, ds, req, comp)
+            ds = DocSets(searcher, gen.live, gen.postings)
+            allowed = self._filter(gen, req, comp)
             match, scored = comp.match, comp.scored
             docs = self._matching(ds, match, comp, allowed)
-            if not docs and comp.relaxed is not None:
+            if not docs.any() and comp.relaxed is not None:
                 match, scored = comp.relaxed, comp.relaxed_scored
                 docs = self._matching(ds, match, comp, allowed)
-            total = len(docs)
+            total = int(np.count_nonzero(docs))
             limit = req.page * req.per_page
             sort = req.sort if comp.has_terms else ("oldest" if req.sort == "oldest" else "newest")
             ranked: list[tuple[int, float]] = []
@@ -482,8 +488,8 @@ class Engine:
         return SearchResult(parsed.text, total, req.page, req.per_page, round(took, 3),
                             hits, facets, suggestion)
 
-    def _rank(self, gen: _Generation, searcher: Searcher, scored: wq.Query,
-              docs: set[int] | frozenset[int], limit: int) -> list[tuple[int, float]]:
+    def _rank(self, gen: _Generation, searcher: Searcher, scored,  # noqa: ANN001 - whoosh query
+              docs: Mask, limit: int) -> list[tuple[int, float]]:
         """Top `limit` of `docs` by score: term-at-a-time with numpy when the scoring query
         is made of terms only (`search.fastrank`), else Whoosh's collector."""
         terms = flat_terms(scored)
@@ -492,22 +498,22 @@ class Engine:
         return self._rank_whoosh(searcher, scored, docs, limit)
 
     @staticmethod
-    def _rank_whoosh(searcher: Searcher, scored: wq.Query, docs: set[int] | frozenset[int],
+    def _rank_whoosh(searcher: Searcher, scored, docs: Mask,  # noqa: ANN001 - whoosh query
                      limit: int) -> list[tuple[int, float]]:
         """Whoosh's top-N collector. Its matcher replacement (the collector's `replace`
         optimisation) drops documents of later segments that belong in the top N, so it is
         off; block-quality skipping stays (measured exact, see tests)."""
         top = collectors.TopCollector(limit=limit, usequality=USE_QUALITY, replace=0)
-        col = collectors.FilterCollector(top, allow=docs)
+        col = collectors.FilterCollector(top, allow=set(docnums(docs).tolist()))
         searcher.search_with_collector(scored, col)
         return [(h.docnum, h.score) for h in col.results()]
 
     def _count(self, gen: _Generation, ds: DocSets, ctx: QueryContext, text: str,
-               allowed: set[int] | frozenset[int] | None) -> int:
+               allowed: Mask | None) -> int:
         comp = compile_query(parse(text, self.settings.max_query_chars), ctx)
         if comp.match is None:
             return 0
-        return len(self._matching(ds, comp.match, comp, allowed))
+        return int(np.count_nonzero(self._matching(ds, comp.match, comp, allowed)))
 
     @staticmethod
     def _hit(stored: dict, score: float, hl: Highlighter) -> Hit:

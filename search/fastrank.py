@@ -2,8 +2,8 @@
 
 Whoosh scores document at a time through a tree of Python matchers: for a short query
 matching 10k of 40k documents that took 0.5-1 s, and 10 s for a long question (measured).
-Here each term's posting list is read block by block into arrays, BM25 is computed for
-all its documents at once and added into a dense score array, and the top N of the
+Here each term's posting list comes as arrays from the generation's `PostingCache`, BM25
+is computed for all its documents at once and added into a dense score array, and the top N of the
 result set are picked with argpartition: tens of milliseconds.
 
 The score of a document is the sum, over the query's terms it contains, of
@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from typing import AbstractSet
-
 import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
+from search.docsets import Mask
+from search.postings import PostingCache
 from search.ranking import RankingParams
 
 __all__ = ["FastRanker", "flat_terms"]
@@ -54,8 +53,9 @@ def flat_terms(q: wq.Query) -> dict[tuple[str, str], float] | None:
 class FastRanker:
     """Per-generation caches (field lengths) and the ranking itself; thread-safe."""
 
-    def __init__(self, searcher) -> None:  # noqa: ANN001 - whoosh Searcher
+    def __init__(self, searcher, postings: PostingCache) -> None:  # noqa: ANN001 - whoosh Searcher
         self._searcher = searcher
+        self._cache = postings
         self._reader = searcher.reader()
         self._n = self._reader.doc_count_all()
         self._lock = threading.Lock()
@@ -84,38 +84,12 @@ class FastRanker:
                 self._lengths[field] = found
         return found
 
-    def _postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Global docnums and term frequencies of a term (deleted documents included)."""
-        ids_parts: list[np.ndarray] = []
-        w_parts: list[np.ndarray] = []
-        for leaf, offset in self._reader.leaf_readers():
-            if (field, text) not in leaf:
-                continue
-            m = leaf.postings(field, text)
-            if isinstance(m, FilterMatcher):
-                m = m.child
-            try:
-                while m.is_active():
-                    if m._ids is None:  # noqa: SLF001 - block arrays of W3LeafMatcher
-                        m._read_ids()  # noqa: SLF001
-                    if m._weights is None:  # noqa: SLF001
-                        m._read_weights()  # noqa: SLF001
-                    i = m._i  # noqa: SLF001
-                    ids_parts.append(np.asarray(m._ids[i:], dtype=np.int64) + offset)  # noqa: SLF001
-                    w_parts.append(np.asarray(m._weights[i:], dtype=np.float64))  # noqa: SLF001
-                    m._next_block()  # noqa: SLF001
-            except AttributeError:  # not a W3 leaf matcher: the public, slower way
-                items = list(m.items_as("weight"))
-                ids_parts.append(np.array([d for d, _ in items], dtype=np.int64) + offset)
-                w_parts.append(np.array([w for _, w in items], dtype=np.float64))
-        if not ids_parts:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-        return np.concatenate(ids_parts), np.concatenate(w_parts)
-
-    def rank(self, terms: dict[tuple[str, str], float], docs: AbstractSet[int], limit: int,
+    def rank(self, terms: dict[tuple[str, str], float], docs: Mask, limit: int,
              params: RankingParams) -> list[tuple[int, float]]:
-        """The top `limit` of `docs` by summed BM25F of `terms`, ties by docnum."""
-        if not docs or limit <= 0:
+        """The top `limit` of the documents in mask `docs` by summed BM25F of `terms`, ties
+        by docnum."""
+        cand = np.flatnonzero(docs)
+        if not len(cand) or limit <= 0:
             return []
         s = self._searcher
         scores = np.zeros(self._n, dtype=np.float64)
@@ -124,9 +98,10 @@ class FastRanker:
         for (field, text), boost in terms.items():
             if not boost or field not in s.schema:
                 continue
-            ids, tf = self._postings(field, text)
-            if not len(ids):
+            p = self._cache.get(field, text)
+            if not len(p):
                 continue
+            ids, tf = p.ids, p.tf.astype(np.float64)
             if s.schema[field].scorable:
                 b = weighting._field_B.get(field, params.B)  # noqa: SLF001
                 avg = s.avg_field_length(field) or 1.0
@@ -136,7 +111,6 @@ class FastRanker:
             else:
                 part = tf
             scores[ids] += boost * part
-        cand = np.fromiter(docs, dtype=np.int64, count=len(docs))
         cand_scores = scores[cand]
         if len(cand) > limit:
             top = np.argpartition(-cand_scores, limit - 1)[:limit]

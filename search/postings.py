@@ -1,0 +1,136 @@
+"""Decoded posting lists as numpy arrays, cached per index generation.
+
+Whoosh decodes postings one document at a time in Python (`delta_decode`, matcher
+trees): for the common terms of a news corpus (tens of thousands of postings per term)
+that was most of a query's time. Here each W3 posting block is unpickled once and its
+document numbers and term frequencies become arrays; the arrays of a term are kept in a
+byte-bounded LRU cache that belongs to one index generation (a new commit gets a new
+cache, so nothing is ever stale). Document sets built from them are boolean masks over
+the generation's document numbers (`search.docsets`), which makes set algebra, facet
+counts and filters vectorised operations.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pickle import loads
+
+import numpy as np
+from whoosh.matching.wrappers import FilterMatcher
+
+__all__ = ["Postings", "PostingCache", "EMPTY"]
+
+
+@dataclass(frozen=True)
+class Postings:
+    """One term's postings over all segments: ascending global docnums, deleted included."""
+
+    ids: np.ndarray  # int32
+    tf: np.ndarray  # float32 term frequency (the W3 posting weight)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.ids.nbytes + self.tf.nbytes) + 200
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+EMPTY = Postings(np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
+
+
+def _read_w3(m, offset: int) -> tuple[list[np.ndarray], list[np.ndarray]]:  # noqa: ANN001
+    """All blocks of a W3 leaf matcher, decoded with numpy (block data is a pickled tuple of
+    delta-encoded ids, weights (None: all 1, a float: all equal, else a tuple) and values)."""
+    ids_parts: list[np.ndarray] = []
+    w_parts: list[np.ndarray] = []
+    while m.is_active():
+        if m._data is None:  # noqa: SLF001 - the block's pickled tuple
+            datalen = m._nextoffset - m._dataoffset  # noqa: SLF001
+            raw = m._postfile.get(m._dataoffset, datalen)  # noqa: SLF001
+            if m._compression:  # noqa: SLF001
+                import zlib
+
+                raw = zlib.decompress(raw)
+            m._data = loads(raw)  # noqa: SLF001
+        deltas, weights = m._data[0], m._data[1]  # noqa: SLF001
+        n = m._blocklength  # noqa: SLF001
+        ids = np.cumsum(np.asarray(deltas, dtype=np.int64))
+        if m._i:  # noqa: SLF001 - a matcher that already moved inside the block
+            ids = ids[m._i:]  # noqa: SLF001
+        if weights is None:
+            w = np.ones(n, dtype=np.float32)
+        elif isinstance(weights, float):
+            w = np.full(n, weights, dtype=np.float32)
+        else:
+            w = np.asarray(weights, dtype=np.float32)
+        if m._i:  # noqa: SLF001
+            w = w[m._i:]  # noqa: SLF001
+        ids_parts.append((ids + offset).astype(np.int32))
+        w_parts.append(w)
+        m._next_block()  # noqa: SLF001
+    return ids_parts, w_parts
+
+
+def read_postings(reader, field: str, text: str) -> Postings:  # noqa: ANN001 - whoosh reader
+    """A term's postings from every segment of `reader` (not cached)."""
+    ids_parts: list[np.ndarray] = []
+    w_parts: list[np.ndarray] = []
+    for leaf, offset in reader.leaf_readers():
+        if field not in leaf.schema or (field, text) not in leaf:
+            continue
+        m = leaf.postings(field, text)
+        if isinstance(m, FilterMatcher):  # deleted documents: masked by the caller
+            m = m.child
+        if hasattr(m, "_blocklength") and hasattr(m, "_postfile"):
+            ids, ws = _read_w3(m, offset)
+        else:  # another codec: the public, slower way
+            items = list(m.items_as("weight"))
+            ids = [np.array([d + offset for d, _ in items], dtype=np.int32)]
+            ws = [np.array([w for _, w in items], dtype=np.float32)]
+        ids_parts.extend(ids)
+        w_parts.extend(ws)
+    if not ids_parts:
+        return EMPTY
+    return Postings(np.concatenate(ids_parts), np.concatenate(w_parts))
+
+
+class PostingCache:
+    """LRU cache of `Postings` for one reader, bounded by bytes; thread-safe."""
+
+    def __init__(self, reader, max_bytes: int = 256 << 20) -> None:  # noqa: ANN001
+        self._reader = reader
+        self._max = max_bytes
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[str, str], Postings] = OrderedDict()
+        self._bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, field: str, text: str) -> Postings:
+        key = (field, text)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return found
+            self.misses += 1
+        found = read_postings(self._reader, field, text)
+        if found.nbytes <= self._max:
+            with self._lock:
+                if key not in self._items:
+                    self._items[key] = found
+                    self._bytes += found.nbytes
+                    while self._bytes > self._max and self._items:
+                        _, old = self._items.popitem(last=False)
+                        self._bytes -= old.nbytes
+        return found
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -1,0 +1,63 @@
+"""Decoded postings equal Whoosh's own matcher, across segments; the cache stays bounded."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+from whoosh import index
+
+from indexer.record import Article
+from indexer.schema import build_schema, prepare
+from search.postings import PostingCache, read_postings
+
+
+def _index(tmp_path: Path):  # noqa: ANN202
+    ix = index.create_in(str(tmp_path), build_schema())
+    for start in (0, 300, 600):  # three segments, blocks of 128 postings and a partial one
+        w = ix.writer()
+        for i in range(start, start + 300):
+            body = "học tập " * (1 + i % 5) + ("bóng đá" if i % 7 == 0 else "kinh tế")
+            w.add_document(**prepare(Article(id=str(i), title=f"Tin {i}", body=body,
+                                             date=dt.datetime(2020, 1, 1 + i % 28))))
+        w.commit(merge=False)
+    w = ix.writer()
+    w.delete_by_term("id", "7")
+    w.commit(merge=False)
+    return ix
+
+
+def test_read_postings_equals_whoosh_items(tmp_path: Path) -> None:
+    ix = _index(tmp_path)
+    with ix.searcher() as s:
+        r = s.reader()
+        assert len(list(r.leaf_readers())) >= 3
+        for field, text in [("body", "học"), ("body", "bóng"), ("body_b", "học tập"),
+                            ("body_w", "học_tập"), ("title", "tin"), ("body", "không-có")]:
+            p = read_postings(r, field, text)
+            expect_ids, expect_w = [], []
+            for leaf, offset in r.leaf_readers():
+                if (field, text) in leaf:
+                    m = leaf.postings(field, text)
+                    m = getattr(m, "child", m)  # deleted documents included, as documented
+                    for d, w in m.items_as("weight"):
+                        expect_ids.append(d + offset)
+                        expect_w.append(w)
+            assert p.ids.tolist() == expect_ids
+            assert np.allclose(p.tf, expect_w)
+            assert p.ids.dtype == np.int32 and p.tf.dtype == np.float32
+        assert len(read_postings(r, "body", "học")) == 900  # deleted doc 7 still in postings
+
+
+def test_cache_hits_and_byte_bound(tmp_path: Path) -> None:
+    ix = _index(tmp_path)
+    with ix.searcher() as s:
+        one = read_postings(s.reader(), "body", "học").nbytes
+        cache = PostingCache(s.reader(), max_bytes=one * 2 + 10)
+        a = cache.get("body", "học")
+        assert cache.get("body", "học") is a and cache.hits == 1 and cache.misses == 1
+        cache.get("body", "tập")
+        cache.get("body_w", "học_tập")
+        assert cache.nbytes <= one * 2 + 10
+        assert len(cache) == 2
+        assert cache.get("body", "học") is not a  # evicted (least recently used), read again
