@@ -197,8 +197,6 @@ VARIANTS: dict[str, tuple[dict[str, str], list[str], dict[str, str]]] = {
     "default": ({}, [], {}),
     "plain": (PLAIN, [], {}),
     "default, threads=1": ({}, [], {"VNSEARCH_THREADS": "1"}),
-    "plain, threads=1": (PLAIN, [], {"VNSEARCH_THREADS": "1"}),
-    "default, threads=1, max_requests=0": ({}, ["--max-requests", "0"], {"VNSEARCH_THREADS": "1"}),
 }
 
 
@@ -262,8 +260,7 @@ machine (so wrk's own CPU comes out of the same 2 cores), a Lua script cycling t
 {data['queries']} queries of the mix (each wrk thread from a different offset), after {data['warmup_seconds']} s of
 the same load as warm-up. `default` = `GET /search?q=...` with the API defaults (highlights and
 facets on, what the search page requests); `plain` = `&highlight=0&facets=0`; the
-`threads=1` rows set VNSEARCH_THREADS=1 (one request at a time per worker); `max_requests=0` adds
-`--max-requests 0` to the gunicorn command line (no worker recycling).
+`threads=1` row sets VNSEARCH_THREADS=1 (one request at a time per worker).
 Errors = socket errors + timeouts + non-2xx responses.
 
 {table}

@@ -20,8 +20,11 @@ Choices:
 - post_fork starts the worker's spool applier thread; worker_exit stops it after its
   current pass (a worker killed mid-commit is also safe, see indexer/spool.py).
 - timeout 30: a request stuck that long is a bug (the ?wait timeout is capped at 20 s);
-  max_requests 2000 +- 200 recycles workers to bound slow memory growth, staggered so
-  they do not all restart at once.
+  max_requests 200000 +- 20000: a recycled worker starts with cold caches (posting
+  lists, vocabulary: seconds of work on a large index), and at a few hundred requests/s
+  the former 2000 meant a restart every ~10 s. Memory is bounded by the explicit caches
+  (`posting_cache_mb`), so recycling is only a guard against slow leaks; staggered so
+  workers do not restart together.
 - limit_request_line 8190 (the maximum): a 500-character Vietnamese query is ~4.5 kB
   once percent-encoded, more than the 4094 default. Header count and size are capped.
 """
@@ -38,8 +41,8 @@ threads = int(os.environ.get("VNSEARCH_THREADS") or 4)
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
-max_requests = 2000
-max_requests_jitter = 200
+max_requests = 200000
+max_requests_jitter = 20000
 limit_request_line = 8190
 limit_request_fields = 50
 limit_request_field_size = 8190

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from whoosh import query as wq
 
-from search.postings import PostingCache
+from search.postings import ReaderPostings
 
 __all__ = ["DocSets", "Mask", "mask_of", "docnums"]
 
@@ -39,7 +39,7 @@ class DocSets:
     One instance per request: it memoises masks, which repeat across the fields and
     alternatives of a compiled query."""
 
-    def __init__(self, searcher, live: Mask, postings: PostingCache) -> None:  # noqa: ANN001
+    def __init__(self, searcher, live: Mask, postings: ReaderPostings) -> None:  # noqa: ANN001
         self._searcher = searcher
         self._live = live
         self._n = len(live)

@@ -104,7 +104,7 @@ class _Generation:
     """A searcher and its caches; closed when retired and no request uses it any more."""
 
     def __init__(self, real: Path, ix: windex.Index, ranking: RankingParams,
-                 cache_bytes: int = 256 << 20) -> None:
+                 postings: PostingCache) -> None:
         self.real = real
         self.ix = ix
         self.searcher = ix.searcher(weighting=ranking.weighting())
@@ -120,7 +120,7 @@ class _Generation:
         self.version = f"{self.generation}-{digest}"
         n = self.reader.doc_count_all()
         self.live: Mask = mask_of(self.reader.all_doc_ids(), n)
-        self.postings = PostingCache(self.reader, cache_bytes)
+        self.postings = postings.view(self.reader)
         self.vocab = Vocabulary(self.searcher)
         self.facets = FacetCache(self.searcher, self.live)
         self.fast = FastRanker(self.searcher, self.postings)
@@ -245,6 +245,7 @@ class Engine:
         self._synonyms: SynonymTable | None = None
         self._synonyms_loaded = False
         self._stopwords = load_stopwords()
+        self._postings = PostingCache(self.settings.posting_cache_mb << 20)
 
     # --- generations ------------------------------------------------------------------
 
@@ -260,7 +261,7 @@ class Engine:
             if not windex.exists_in(str(real)):
                 raise IndexUnavailable(f"no index in {path}")
             ix = windex.open_dir(str(real))
-            return _Generation(real, ix, self.ranking, self.settings.posting_cache_mb << 20)
+            return _Generation(real, ix, self.ranking, self._postings)
         except IndexUnavailable:
             raise
         except Exception as e:  # corrupt or half-written index

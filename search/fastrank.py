@@ -22,7 +22,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.util.numeric import byte_to_length
 
 from search.docsets import Mask
-from search.postings import PostingCache
+from search.postings import ReaderPostings
 from search.ranking import RankingParams
 
 __all__ = ["FastRanker", "flat_terms"]
@@ -53,7 +53,7 @@ def flat_terms(q: wq.Query) -> dict[tuple[str, str], float] | None:
 class FastRanker:
     """Per-generation caches (field lengths) and the ranking itself; thread-safe."""
 
-    def __init__(self, searcher, postings: PostingCache) -> None:  # noqa: ANN001 - whoosh Searcher
+    def __init__(self, searcher, postings: ReaderPostings) -> None:  # noqa: ANN001 - whoosh Searcher
         self._searcher = searcher
         self._cache = postings
         self._reader = searcher.reader()

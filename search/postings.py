@@ -4,8 +4,8 @@ Whoosh decodes postings one document at a time in Python (`delta_decode`, matche
 trees): for the common terms of a news corpus (tens of thousands of postings per term)
 that was most of a query's time. Here each W3 posting block is unpickled once and its
 document numbers and term frequencies become arrays; the arrays of a term are kept in a
-byte-bounded LRU cache that belongs to one index generation (a new commit gets a new
-cache, so nothing is ever stale). Document sets built from them are boolean masks over
+byte-bounded LRU cache per segment: segments are immutable, so the cache is shared by
+successive index generations and a commit only costs the segments it wrote. Document sets built from them are boolean masks over
 the generation's document numbers (`search.docsets`), which makes set algebra, facet
 counts and filters vectorised operations.
 """
@@ -19,7 +19,7 @@ from pickle import loads
 import numpy as np
 from whoosh.matching.wrappers import FilterMatcher
 
-__all__ = ["Postings", "PostingCache", "EMPTY"]
+__all__ = ["Postings", "PostingCache", "ReaderPostings", "EMPTY", "read_postings"]
 
 
 @dataclass(frozen=True)
@@ -73,43 +73,71 @@ def _read_w3(m, offset: int) -> tuple[list[np.ndarray], list[np.ndarray]]:  # no
     return ids_parts, w_parts
 
 
+def _read_leaf(leaf, field: str, text: str, offset: int = 0) -> Postings:  # noqa: ANN001
+    """A term's postings in one segment, docnums shifted by `offset`."""
+    if field not in leaf.schema or (field, text) not in leaf:
+        return EMPTY
+    m = leaf.postings(field, text)
+    if isinstance(m, FilterMatcher):  # deleted documents: masked by the caller
+        m = m.child
+    if hasattr(m, "_blocklength") and hasattr(m, "_postfile"):
+        ids, ws = _read_w3(m, offset)
+    else:  # another codec: the public, slower way
+        items = list(m.items_as("weight"))
+        ids = [np.array([d + offset for d, _ in items], dtype=np.int32)]
+        ws = [np.array([w for _, w in items], dtype=np.float32)]
+    if not ids:
+        return EMPTY
+    return Postings(np.concatenate(ids), np.concatenate(ws))
+
+
+def _combine(parts: list[tuple[Postings, int]]) -> Postings:
+    parts = [(p, off) for p, off in parts if len(p)]
+    if not parts:
+        return EMPTY
+    if len(parts) == 1 and parts[0][1] == 0:
+        return parts[0][0]
+    return Postings(np.concatenate([p.ids + np.int32(off) for p, off in parts]),
+                    np.concatenate([p.tf for p, _ in parts]))
+
+
 def read_postings(reader, field: str, text: str) -> Postings:  # noqa: ANN001 - whoosh reader
     """A term's postings from every segment of `reader` (not cached)."""
-    ids_parts: list[np.ndarray] = []
-    w_parts: list[np.ndarray] = []
-    for leaf, offset in reader.leaf_readers():
-        if field not in leaf.schema or (field, text) not in leaf:
-            continue
-        m = leaf.postings(field, text)
-        if isinstance(m, FilterMatcher):  # deleted documents: masked by the caller
-            m = m.child
-        if hasattr(m, "_blocklength") and hasattr(m, "_postfile"):
-            ids, ws = _read_w3(m, offset)
-        else:  # another codec: the public, slower way
-            items = list(m.items_as("weight"))
-            ids = [np.array([d + offset for d, _ in items], dtype=np.int32)]
-            ws = [np.array([w for _, w in items], dtype=np.float32)]
-        ids_parts.extend(ids)
-        w_parts.extend(ws)
-    if not ids_parts:
-        return EMPTY
-    return Postings(np.concatenate(ids_parts), np.concatenate(w_parts))
+    return _combine([(_read_leaf(leaf, field, text), off) for leaf, off in reader.leaf_readers()])
+
+
+def _segment_key(leaf) -> str | None:  # noqa: ANN001
+    seg = getattr(leaf, "_segment", None)
+    try:
+        return None if seg is None else f"{seg.indexname}:{seg.segment_id()}"
+    except AttributeError:
+        return None
 
 
 class PostingCache:
-    """LRU cache of `Postings` for one reader, bounded by bytes; thread-safe."""
+    """LRU cache of decoded per-segment postings, bounded by bytes; thread-safe.
 
-    def __init__(self, reader, max_bytes: int = 256 << 20) -> None:  # noqa: ANN001
-        self._reader = reader
+    Keyed by segment, not by index generation: Whoosh segments never change once
+    written (deletions live beside them and are masked at query time), so after a commit
+    only the new or merged segments are read again, as in Lucene's per-segment caches."""
+
+    def __init__(self, max_bytes: int = 256 << 20) -> None:
         self._max = max_bytes
         self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[str, str], Postings] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, str], Postings] = OrderedDict()
         self._bytes = 0
         self.hits = 0
         self.misses = 0
 
-    def get(self, field: str, text: str) -> Postings:
-        key = (field, text)
+    def get(self, reader, field: str, text: str) -> Postings:  # noqa: ANN001 - whoosh reader
+        """The term's postings over all of `reader`'s segments, global docnums."""
+        return _combine([(self._leaf(leaf, field, text), off) for leaf, off in reader.leaf_readers()])
+
+    def _leaf(self, leaf, field: str, text: str) -> Postings:  # noqa: ANN001
+        seg = _segment_key(leaf)
+        if seg is None:
+            return _read_leaf(leaf, field, text)
+        key = (seg, field, text)
         with self._lock:
             found = self._items.get(key)
             if found is not None:
@@ -117,7 +145,7 @@ class PostingCache:
                 self.hits += 1
                 return found
             self.misses += 1
-        found = read_postings(self._reader, field, text)
+        found = _read_leaf(leaf, field, text)
         if found.nbytes <= self._max:
             with self._lock:
                 if key not in self._items:
@@ -128,9 +156,23 @@ class PostingCache:
                         self._bytes -= old.nbytes
         return found
 
+    def view(self, reader) -> "ReaderPostings":  # noqa: ANN001
+        return ReaderPostings(self, reader)
+
     @property
     def nbytes(self) -> int:
         return self._bytes
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+@dataclass(frozen=True)
+class ReaderPostings:
+    """The cache seen through one reader (one index generation): `get(field, text)`."""
+
+    cache: PostingCache
+    reader: object
+
+    def get(self, field: str, text: str) -> Postings:
+        return self.cache.get(self.reader, field, text)

@@ -52,12 +52,34 @@ def test_read_postings_equals_whoosh_items(tmp_path: Path) -> None:
 def test_cache_hits_and_byte_bound(tmp_path: Path) -> None:
     ix = _index(tmp_path)
     with ix.searcher() as s:
-        one = read_postings(s.reader(), "body", "học").nbytes
-        cache = PostingCache(s.reader(), max_bytes=one * 2 + 10)
-        a = cache.get("body", "học")
-        assert cache.get("body", "học") is a and cache.hits == 1 and cache.misses == 1
-        cache.get("body", "tập")
-        cache.get("body_w", "học_tập")
-        assert cache.nbytes <= one * 2 + 10
-        assert len(cache) == 2
-        assert cache.get("body", "học") is not a  # evicted (least recently used), read again
+        r = s.reader()
+        whole = read_postings(r, "body", "học")
+        biggest = max(len(read_postings(leaf, "body", "học")) for leaf, _ in r.leaf_readers())
+        per_segment = biggest * 8 + 200
+        cache = PostingCache(max_bytes=per_segment * 4)
+        a = cache.get(r, "body", "học")
+        assert a.ids.tolist() == whole.ids.tolist()
+        misses = cache.misses
+        assert cache.get(r, "body", "học").ids.tolist() == whole.ids.tolist()
+        assert cache.misses == misses and cache.hits >= 3  # every segment from the cache
+        cache.get(r, "body", "tập")
+        cache.get(r, "body_w", "học_tập")
+        assert cache.nbytes <= per_segment * 4
+        assert len(cache) <= 4
+
+
+def test_cache_survives_a_commit_per_segment(tmp_path: Path) -> None:
+    """A new commit adds a segment: only that segment is read; old segments stay cached."""
+    ix = _index(tmp_path)
+    cache = PostingCache()
+    with ix.searcher() as s:
+        before = cache.get(s.reader(), "body", "bóng")
+    read_before = cache.misses
+    w = ix.writer()
+    w.add_document(**prepare(Article(id="new", title="Mới", body="bóng đá hay")))
+    w.commit(merge=False)
+    with ix.searcher() as s:
+        after = cache.get(s.reader(), "body", "bóng")
+        assert len(after) == len(before) + 1
+        assert after.ids.tolist() == read_postings(s.reader(), "body", "bóng").ids.tolist()
+    assert cache.misses == read_before + 1

@@ -691,5 +691,5 @@ def test_wsgi_module_and_gunicorn_config(tmp_path):
             else:
                 os.environ[k] = value
     assert (conf["bind"], conf["workers"], conf["worker_class"], conf["threads"]) == ("127.0.0.1:9999", 3, "gthread", 4)
-    assert conf["preload_app"] is False and conf["max_requests"] == 2000 and conf["accesslog"] is None
+    assert conf["preload_app"] is False and conf["max_requests"] == 200000 and conf["accesslog"] is None
     assert callable(conf["post_fork"]) and callable(conf["worker_exit"])
