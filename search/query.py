@@ -446,7 +446,7 @@ class _Compiler:
                     out.append(wq.Term(f + "_w", word, boost=p.field_weight(f) * p.word * p.restored))
         # consecutive syllables as phrases (a term of the bigram stream when the index has
         # one: no positions to read); the whole run close together
-        if p.phrase > 0:
+        if p.phrase > 0 or p.title_phrase > 0:
             for a, b in zip(units, units[1:]):
                 if a.code or b.code or (a.stop and b.stop):
                     continue
@@ -454,7 +454,9 @@ class _Compiler:
                 if a.restored or b.restored:
                     pairs.append(((a.restored or a.text, b.restored or b.text), p.restored))
                 for f in fields:
-                    w = p.field_weight(f) * p.phrase
+                    w = p.field_weight(f) * p.phrase_weight(f)
+                    if w <= 0:
+                        continue
                     for pair, factor in pairs:
                         if self.ctx.bigrams:
                             out.append(wq.Term(f + "_b", " ".join(pair), boost=w * factor))

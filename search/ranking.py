@@ -10,13 +10,29 @@ Defaults measured on ALQAC (525 questions, `vnsearch eval`, accented): the first
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from whoosh import scoring
 
 from indexer.schema import STREAMS, TEXT_FIELDS
 
-__all__ = ["RankingParams"]
+__all__ = ["RankingParams", "RobertsonBM25F"]
+
+
+class RobertsonBM25F(scoring.BM25F):
+    """BM25F with the probabilistic (Robertson-Sparck Jones) idf of BM25, as Lucene and the
+    reference BM25 compute it: ln(1 + (N - df + 0.5) / (df + 0.5)).
+
+    Whoosh's default idf, ln(N / (df + 1)) + 1, adds 1 to every term: a syllable found in a
+    third of the documents then weighs 2.1 instead of 0.9, so a question's many common
+    syllables ("thuốc", "tác dụng", "có thể") outvote the one rare name it is about."""
+
+    def idf(self, searcher, fieldname, text):  # noqa: ANN001 - whoosh API
+        parent = searcher.get_parent()
+        df = parent.doc_frequency(fieldname, text)
+        n = parent.doc_count_all()
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,7 @@ class RankingParams:
     stopword: float = 0.5  # function words in free text (never dropped from phrases)
     # proximity
     phrase: float = 0.6  # each pair of consecutive query syllables found as a phrase
+    title_phrase: float = 0.0  # the same in the title: the body fields already hold the title
     proximity: float = 0.0  # the whole run of query syllables within `proximity_slop`
     proximity_slop: int = 4
     doc_number: float = 6.0  # the query is the document's own number (52/2014/QH13)
@@ -47,9 +64,14 @@ class RankingParams:
     title_B: float = 0.5
     summary_B: float = 0.6
     body_B: float = 0.75
+    idf: str = "robertson"  # "robertson" (BM25's own) or "whoosh" (ln(N/(df+1)) + 1)
 
     def field_weight(self, text_field: str) -> float:
         return float(getattr(self, text_field))
+
+    def phrase_weight(self, text_field: str) -> float:
+        """Weight of a consecutive-pair match in `text_field` (before the field weight)."""
+        return self.title_phrase if text_field == "title" else self.phrase
 
     def weighting(self) -> scoring.BM25F:
         """BM25F with a per-field B for every indexed stream of every text field."""
@@ -58,4 +80,5 @@ class RankingParams:
             b = getattr(self, text_field + "_B")
             for suffix, _ in STREAMS.values():
                 per_field[f"{text_field}{suffix}_B"] = b
-        return scoring.BM25F(B=self.B, K1=self.K1, **per_field)
+        model = RobertsonBM25F if self.idf == "robertson" else scoring.BM25F
+        return model(B=self.B, K1=self.K1, **per_field)
