@@ -332,10 +332,11 @@ class _Compiler:
         vocab = self.ctx.vocab
         if vocab is None or not any(not u.code and is_plain(u.text) for u in units):
             return
-        restored = vocab.restore([u.text for u in units])
+        restored = vocab.restore([u.text for u in units], function_words=self.ctx.stopwords)
         for u, r in zip(units, restored):
             if r != u.text:
                 u.restored = r
+                u.stop = r in self.ctx.stopwords  # "gi" typed for "gì"
 
     # queries per unit --------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ __all__ = ["Vocabulary", "Completion", "is_plain", "edits1"]
 
 MAX_SYLLABLE = 8  # longest Vietnamese syllable is 7 letters ("nghiêng"); room for typos
 CANDIDATES = 6  # accented candidates kept per folded syllable
+PAIR_MU = 100.0  # Dirichlet prior of the bigram model (pseudo-occurrences of the first syllable)
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -65,6 +66,8 @@ class Vocabulary:
         self._titles: list[Completion] | None = None
         self._title_keys: list[str] | None = None
         self._word_df: dict[str, int] = {}
+        self._pair_df: dict[tuple[str, str], int] = {}
+        self._total = 0  # sum of syllable document frequencies (the bigram model's N)
 
     # --- document frequencies ----------------------------------------------------------
 
@@ -95,6 +98,7 @@ class Vocabulary:
             items.sort(key=lambda x: (-x[1], x[0]))
             del items[CANDIDATES:]
         self._df = dict(df)
+        self._total = sum(df.values())
         self._by_fold = dict(by_fold)
 
     def _ensure_syllables(self) -> None:
@@ -121,6 +125,35 @@ class Vocabulary:
                 self._word_df[word] = n
         return n
 
+    def pair_df(self, a: str, b: str) -> int:
+        """Documents in which syllable `a` is directly followed by `b`: the adjacent-pair
+        stream ("<field>_b", every pair of neighbouring syllables, counted per field like
+        `syllable_df`), or, in an index without it, the words stream ("a_b")."""
+        key = (a, b)
+        n = self._pair_df.get(key)
+        if n is None:
+            fields = [f + "_b" for f in TEXT_FIELDS if f + "_b" in self._reader.schema]
+            if fields:
+                n = sum(self._reader.doc_frequency(f, f"{a} {b}") for f in fields)
+            else:
+                n = self.word_df(f"{a}_{b}")
+            if len(self._pair_df) < 200_000:
+                self._pair_df[key] = n
+        return n
+
+    def pair_bonus(self, a: str, b: str) -> float:
+        """log P(b | a) / P(b) under a bigram model of the index with Dirichlet smoothing:
+        P(b | a) = (pairs(a b) + mu P(b)) / (df(a) + mu), P(b) = df(b) / N. Positive when
+        the index has `b` after `a` more often than chance, about log(mu / (df(a) + mu))
+        (a small penalty) when never. Added to log-frequency priors it makes the Viterbi
+        path the most likely sequence under the bigram model."""
+        self._ensure_syllables()
+        total = max(1, self._total)
+        p_b = (self.syllable_df(b) + 0.5) / total
+        df_a = self.syllable_df(a)
+        p_b_a = (self.pair_df(a, b) + PAIR_MU * p_b) / (df_a + PAIR_MU)
+        return math.log(p_b_a / p_b)
+
     def accented(self, folded: str) -> list[tuple[str, int]]:
         """Indexed syllables whose folded form is `folded`, most frequent first."""
         self._ensure_syllables()
@@ -141,13 +174,18 @@ class Vocabulary:
 
     # --- accent restoration -----------------------------------------------------------
 
-    def restore(self, syllables: Sequence[str], *, beam: int = 4) -> list[str]:
+    def restore(self, syllables: Sequence[str], *, beam: int = 4,
+                function_words: frozenset[str] = frozenset()) -> list[str]:
         """The most likely accented form of each syllable.
 
         Only plain (unaccented) syllables change. Candidates are indexed syllables with the
         same folded form; a sequence scores the log document frequency of each syllable
-        plus a bonus for each consecutive pair that the index knows as a word, so
-        "huyen uy" becomes "huyện ủy" (a word) rather than the two most common syllables.
+        plus, for each consecutive pair, how much more often the index has the second
+        syllable right after the first than by chance (`pair_bonus`, from the adjacent-
+        pair stream): "lieu dung" becomes "liều dùng", not the more frequent "liệu dụng".
+        A candidate in `function_words` counts as at least as frequent as its most frequent
+        alternative: documents answer questions, so their counts understate question and
+        function words ("nhu the nao" is "như thế nào", not the medical "não").
         """
         if not any(is_plain(s) for s in syllables):
             return list(syllables)
@@ -158,14 +196,17 @@ class Vocabulary:
                 opts = [(t, math.log1p(n)) for t, n in cands]
                 if not any(t == s for t, _ in opts):
                     opts.append((s, math.log1p(self.syllable_df(s)) if cands else 0.0))
+                if function_words and any(t in function_words for t, _ in opts):
+                    top = max(score for _, score in opts)
+                    opts = [(t, top if t in function_words else score) for t, score in opts]
             else:
                 opts = [(s, 0.0)]
             options.append(opts)
         return self.best_path(options)
 
     def best_path(self, options: list[list[tuple[str, float]]]) -> list[str]:
-        """Viterbi over per-position (syllable, prior) options; each consecutive pair that
-        the index knows as a word adds 2 * log1p(its document frequency)."""
+        """Viterbi over per-position (syllable, prior) options; each consecutive pair of
+        syllables adds its `pair_bonus` (only where a choice is open at either side)."""
         if not options:
             return []
         best: list[tuple[float, list[str]]] = [(score, [t]) for t, score in options[0]]
@@ -178,7 +219,7 @@ class Vocabulary:
                     bonus = 0.0
                     prev = path[-1]
                     if ambiguous and prev.isalpha() and t.isalpha():
-                        bonus = 2.0 * math.log1p(self.word_df(prev + "_" + t))
+                        bonus = self.pair_bonus(prev, t)
                     total = prev_score + score + bonus
                     if top is None or total > top[0]:
                         top = (total, path)

@@ -193,3 +193,30 @@ def test_legacy_repair_errors_are_contained(monkeypatch: pytest.MonkeyPatch) -> 
     fake.repair_text = boom  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "indexer.legacy", fake)
     assert clean_query("học tập", 500) == "học tập"
+
+
+class _FakeVocab:
+    """Restores from a fixed table; records the function words it was given."""
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+        self.function_words: frozenset[str] = frozenset()
+
+    def restore(self, syllables, *, function_words=frozenset()):
+        self.function_words = function_words
+        return [self.table.get(s, s) for s in syllables]
+
+    def word_df(self, word: str) -> int:
+        return 0
+
+
+def test_restored_function_words_are_stopwords() -> None:
+    """Typed without accents, "gi" is not in the stopword list but its restored "gì" is:
+    it gets the function-word weight and is not required, as when typed accented."""
+    vocab = _FakeVocab({"hoc": "học", "tap": "tập", "gi": "gì"})
+    c = compile_query(parse("hoc tap gi"), ctx(vocab=vocab))
+    required = {n.text for n in walk(c.match) if isinstance(n, wq.Term)}
+    assert "hoc" in required and "gi" not in required and "gì" not in required
+    assert "gì" in vocab.function_words
+    accented = compile_query(parse("học tập gì"), ctx())
+    assert not any(isinstance(n, wq.Term) and n.text == "gì" for n in walk(accented.match))
