@@ -1,7 +1,9 @@
 """JSON Lines corpora (the /work/shared/data format), plain or gzip/xz compressed.
 
 One object per line: id, title, body, date, category (string or list), url, source,
-optional summary/author/doc_number, and any other keys, kept in `Article.extras`.
+optional summary/author/doc_number/extras, and any other keys, kept in `Article.extras`.
+Each object is checked and converted by `indexer.record.article_from_dict`, the same
+rules the HTTP API applies to PUT/POST /documents.
 
 A bad line never stops the file: it comes out as a `RecordError("path:line", reason)`
 in the stream and reading goes on with the next line, so one broken record in a
@@ -17,23 +19,17 @@ import lzma
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from indexer.dates import parse_date
-from indexer.docnumber import find_doc_number
-from indexer.record import Article, RecordError
+from indexer.record import Article, RecordError, article_from_dict
 
-__all__ = ["read_jsonl", "record_to_article", "DEFAULT_MAX_RECORD_BYTES", "JSONL_SUFFIXES"]
+__all__ = ["read_jsonl", "DEFAULT_MAX_RECORD_BYTES", "JSONL_SUFFIXES"]
 
 DEFAULT_MAX_RECORD_BYTES = 10 * 1024 * 1024
 #: Name endings this reader handles (lowercase).
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.xz", ".json")
 
 _SKIP_CHUNK = 1024 * 1024  # how much of an oversized line is held at a time while skipping it
-_KNOWN = frozenset(
-    {"id", "title", "body", "date", "category", "url", "source", "summary", "author", "doc_number"}
-)
-_OPTIONAL_TEXT = ("url", "source", "summary", "author", "doc_number")
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -43,87 +39,6 @@ def _open(path: Path) -> IO[bytes]:
     if name.endswith(".xz"):
         return lzma.open(path, "rb")
     return open(path, "rb")
-
-
-def _text(obj: dict[str, Any], key: str) -> str:
-    """An optional string field: absent or null -> ""; anything else but a string is an error."""
-    value = obj.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValueError(f"field {key!r} must be a string, not {type(value).__name__}")
-    return value
-
-
-def _categories(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value] if value.strip() else []
-    if isinstance(value, list):
-        bad = [v for v in value if not isinstance(v, str)]
-        if bad:
-            raise ValueError(
-                f"field 'category' must be a string or a list of strings; "
-                f"the list holds a {type(bad[0]).__name__}"
-            )
-        return [v for v in value if v.strip()]
-    raise ValueError(
-        f"field 'category' must be a string or a list of strings, not {type(value).__name__}"
-    )
-
-
-def _strip_number_prefix(number: str) -> str:
-    """Keep "52/2014/QH13" whether the source wrote that or "Số: 52/2014/QH13"."""
-    head, sep, rest = number.partition(":")
-    if sep and head.strip().lower() in ("số", "so", "luật số"):
-        return rest.strip()
-    return number.strip()
-
-
-def record_to_article(obj: Any) -> Article:
-    """Validate one decoded JSON value and build its Article; ValueError says what is wrong.
-
-    Title and body may each be empty (the ViRE passage sets have no titles, some ALQAC
-    articles have their whole text in the title), but not both: a record with no text
-    cannot be found by any query.
-    """
-    if not isinstance(obj, dict):
-        raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
-    if "id" not in obj or obj["id"] is None:
-        raise ValueError("missing field 'id'")
-    doc_id = obj["id"]
-    if not isinstance(doc_id, str):
-        raise ValueError(f"field 'id' must be a string, not {type(doc_id).__name__}")
-    if not doc_id.strip():
-        raise ValueError("empty field 'id'")
-    for key in ("title", "body"):
-        if key not in obj:
-            raise ValueError(f"missing field {key!r}")
-    title, body = _text(obj, "title"), _text(obj, "body")
-    if not title.strip() and not body.strip():
-        raise ValueError("empty record: both 'title' and 'body' are empty")
-    raw_date = obj.get("date")
-    if raw_date is not None and not isinstance(raw_date, str):
-        raise ValueError(f"field 'date' must be a string, not {type(raw_date).__name__}")
-    try:
-        date = parse_date(raw_date)
-    except ValueError as exc:
-        raise ValueError(f"unparseable date: {exc}") from None
-    fields = {key: _text(obj, key) for key in _OPTIONAL_TEXT}
-    doc_number = _strip_number_prefix(fields.pop("doc_number"))
-    if not doc_number:
-        doc_number = find_doc_number(title, body)
-    return Article(
-        id=doc_id,
-        title=title,
-        body=body,
-        date=date,
-        categories=_categories(obj.get("category")),
-        doc_number=doc_number,
-        extras={k: v for k, v in obj.items() if k not in _KNOWN},
-        **fields,
-    )
 
 
 def _lines(fh: IO[bytes], max_bytes: int) -> Iterator[tuple[int, bytes | None, int]]:
@@ -193,7 +108,7 @@ def read_jsonl(
                     yield RecordError(where, "invalid JSON: nested too deeply")
                     continue
                 try:
-                    yield record_to_article(obj)
+                    yield article_from_dict(obj)
                 except ValueError as exc:
                     yield RecordError(where, str(exc))
     except FileNotFoundError:

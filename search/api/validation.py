@@ -1,7 +1,9 @@
 """Request validation: query parameters, document bodies, body reading.
 
 The limits here are the ones `search.api.openapi` publishes; both read them from here or
-from Settings, so the spec and the checks cannot drift apart.
+from Settings, so the spec and the checks cannot drift apart. Documents are checked by
+`indexer.record.article_from_dict` (re-exported limits: ID_PATTERN, ID_MAX_CHARS,
+CATEGORY_MAX_CHARS, MAX_CATEGORIES, valid_id), the same rules as corpus files.
 """
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ from typing import Any, Iterable
 import falcon
 
 from config.settings import Settings
-from indexer.record import Article
+from indexer.record import (
+    CATEGORY_MAX_CHARS, ID_MAX_CHARS, ID_PATTERN, MAX_CATEGORIES, Article, article_from_dict,
+    valid_id,
+)
 from search.api.errors import ApiError, bad_request
 
 __all__ = [
@@ -27,12 +32,8 @@ __all__ = [
 ]
 
 SORTS = ("relevance", "newest", "oldest")
-# No control characters; no ASCII space or control at either end (so never blank).
-ID_PATTERN = r"^[^\u0000-\u0020\u007F]([^\u0000-\u001F\u007F]*[^\u0000-\u0020\u007F])?$"
-_ID_RE = re.compile(ID_PATTERN)
-ID_MAX_CHARS = 512
-CATEGORY_MAX_CHARS = 200
-MAX_CATEGORIES = 100  # per document
+# ID_PATTERN, ID_MAX_CHARS, CATEGORY_MAX_CHARS and MAX_CATEGORIES (document limits) come
+# from indexer.record, which applies them to corpus records too.
 MAX_FILTERS = 20  # category= values per search
 MAX_JSON_DEPTH = 32
 MAX_WAIT_SECONDS = 20.0  # below gunicorn's 30 s timeout
@@ -43,8 +44,6 @@ _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INT_RE = re.compile(r"[0-9]{1,9}")
 _BOOLS = {"1": True, "true": True, "0": False, "false": False}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_TEXT_KEYS = ("summary", "url", "author", "source", "doc_number")
-_KNOWN_KEYS = frozenset({"id", "title", "body", "date", "category", "extras", *_TEXT_KEYS})
 
 
 # -- query parameters ---------------------------------------------------------------------
@@ -185,10 +184,6 @@ def _timeout(req: falcon.Request) -> float:
     return value
 
 
-def valid_id(doc_id: str) -> bool:
-    return len(doc_id) <= ID_MAX_CHARS and bool(_ID_RE.fullmatch(doc_id))
-
-
 # -- bodies ------------------------------------------------------------------------------
 def read_body(req: falcon.Request, max_bytes: int, media_types: Iterable[str]) -> tuple[str, bytes]:
     """(media type, body bytes): 415 for another or missing type or a charset other than
@@ -273,76 +268,17 @@ class ItemError(ValueError):
     """A document body that cannot be indexed."""
 
 
-def _optional_text(obj: dict[str, Any], key: str) -> str:
-    value = obj.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ItemError(f"field '{key}' must be a string or null, not {_json_type(value)}")
-    return value
-
-
-def _json_type(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), "a value")
-
-
 def document_to_article(obj: Any, doc_id: str | None = None) -> Article:
     """An Article from a PUT body (doc_id from the path) or a bulk item (id in the object).
 
-    title and body are required strings (either may be empty, not both); date, category,
-    summary, url, author, source, doc_number and extras are optional; any other key is
-    kept in extras."""
-    from indexer.dates import parse_date
-
-    if not isinstance(obj, dict):
-        raise ItemError(f"a document must be a JSON object, not {_json_type(obj)}")
-    body_id = obj.get("id")
-    if doc_id is None:
-        if not isinstance(body_id, str):
-            raise ItemError("field 'id' is required and must be a string")
-        doc_id = body_id
-    elif body_id is not None and body_id != doc_id:
-        raise ItemError("field 'id' differs from the id in the URL")
-    if not valid_id(doc_id):
-        raise ItemError(f"invalid id: 1 to {ID_MAX_CHARS} characters, no control characters, "
-                        "no spaces at either end")
-    for key in ("title", "body"):
-        if key not in obj:
-            raise ItemError(f"field '{key}' is required")
-        if not isinstance(obj[key], str):
-            raise ItemError(f"field '{key}' must be a string, not {_json_type(obj[key])}")
-    if not obj["title"].strip() and not obj["body"].strip():
-        raise ItemError("'title' and 'body' are both empty: nothing to index")
-    raw_date = obj.get("date")
-    if raw_date is not None and not isinstance(raw_date, str):
-        raise ItemError(f"field 'date' must be a string or null, not {_json_type(raw_date)}")
-    if raw_date is not None and not raw_date.strip():
-        raise ItemError("field 'date' is blank: send null (or leave it out) for no date")
+    The document rules are `indexer.record.article_from_dict`'s, the same the corpus
+    reader applies; this adds only the API's own check that an id in a PUT body matches
+    the one in the URL. Every problem is an ItemError (a 400 for the caller)."""
+    if isinstance(obj, dict) and doc_id is not None:
+        body_id = obj.get("id")
+        if body_id is not None and body_id != doc_id:
+            raise ItemError("field 'id' differs from the id in the URL")
     try:
-        date = parse_date(raw_date)
-    except (ValueError, OverflowError, TypeError) as exc:
-        raise ItemError(f"field 'date': {exc}") from None
-    category = obj.get("category")
-    if category is None:
-        categories = []
-    elif isinstance(category, str):
-        categories = [category]
-    elif isinstance(category, list) and all(isinstance(c, str) for c in category):
-        categories = list(category)
-    else:
-        raise ItemError("field 'category' must be a string or an array of strings")
-    categories = [c.strip() for c in categories if c.strip()]
-    if len(categories) > MAX_CATEGORIES or any(len(c) > CATEGORY_MAX_CHARS for c in categories):
-        raise ItemError(f"at most {MAX_CATEGORIES} categories of at most "
-                        f"{CATEGORY_MAX_CHARS} characters each")
-    extras = obj.get("extras")
-    if extras is None:
-        extras = {}
-    elif not isinstance(extras, dict):
-        raise ItemError(f"field 'extras' must be an object, not {_json_type(extras)}")
-    extras = {**extras, **{k: v for k, v in obj.items() if k not in _KNOWN_KEYS}}
-    return Article(
-        id=doc_id, title=obj["title"], body=obj["body"], date=date, categories=categories,
-        extras=extras, **{key: _optional_text(obj, key) for key in _TEXT_KEYS},
-    )
+        return article_from_dict(obj, doc_id)
+    except ValueError as exc:
+        raise ItemError(str(exc)) from None

@@ -320,20 +320,41 @@ def test_put_enqueues_the_document_and_answers_202(client, spool):
     assert doc["extras"] == {"pages": 3, "lang": "vi"}  # unknown keys go to extras
 
 
+LAW_TEXT = ("QUỐC HỘI\n\nCỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\n\n"
+            "Số: 52/2014/QH13\n\nHà Nội, ngày 19 tháng 06 năm 2014\n\nLUẬT\n\nHÔN NHÂN VÀ GIA ĐÌNH\n\n"
+            "Căn cứ Hiến pháp nước Cộng hòa xã hội chủ nghĩa Việt Nam;")
+
+
+def test_put_of_a_law_text_gets_its_doc_number_as_a_corpus_file_would(client, spool):
+    """The same rules as the corpus reader: the number is found in the header, and a given
+    number loses its "Số:" prefix."""
+    resp = client.simulate_put("/documents/luat-hon-nhan", headers=AUTH,
+                               json={"title": "Luật Hôn nhân và gia đình", "body": LAW_TEXT})
+    assert resp.status_code == 202, resp.text
+    resp = client.simulate_put("/documents/luat-2", headers=AUTH,
+                               json={"title": "Luật", "body": "x", "doc_number": "Số: 52/2014/QH13"})
+    assert resp.status_code == 202, resp.text
+    resp = client.simulate_post("/documents", headers=AUTH,
+                                json=[{"id": "luat-3", "title": "Luật Hôn nhân và gia đình", "body": LAW_TEXT}])
+    assert resp.status_code == 202, resp.text
+    numbers = {a["doc"]["id"]: a["doc"]["doc_number"] for a in pending_actions(spool)}
+    assert numbers == {"luat-hon-nhan": "52/2014/QH13", "luat-2": "52/2014/QH13", "luat-3": "52/2014/QH13"}
+
+
 @pytest.mark.parametrize("body, fragment", [
-    ({"body": "b"}, "'title' is required"),
-    ({"title": "t"}, "'body' is required"),
-    ({"title": "", "body": "  "}, "both empty"),
-    ({"title": 1, "body": "b"}, "'title' must be a string"),
-    ({"title": "t", "body": "b", "date": "12/30/2014"}, "date"),
-    ({"title": "t", "body": "b", "date": 20141230}, "date"),
-    ({"title": "t", "body": "b", "date": " "}, "blank"),
-    ({"title": "t", "body": "b", "category": [1]}, "category"),
-    ({"title": "t", "body": "b", "category": ["c"] * 101}, "categories"),
-    ({"title": "t", "body": "b", "extras": []}, "extras"),
-    ({"title": "t", "body": "b", "author": {"x": 1}}, "author"),
-    ({"title": "t", "body": "b", "id": "other"}, "differs"),
-    (["not", "an", "object"], "JSON object"),
+    ({"body": "b"}, "field 'title' is required"),
+    ({"title": "t"}, "field 'body' is required"),
+    ({"title": "", "body": "  "}, "fields 'title' and 'body' are both empty"),
+    ({"title": 1, "body": "b"}, "field 'title' must be a string, not a number"),
+    ({"title": "t", "body": "b", "date": "12/30/2014"}, "field 'date' cannot be read: impossible date"),
+    ({"title": "t", "body": "b", "date": 20141230}, "field 'date' must be a string or null, not a number"),
+    ({"title": "t", "body": "b", "date": " "}, "field 'date' is blank"),
+    ({"title": "t", "body": "b", "category": [1]}, "field 'category' must be a string or an array of strings"),
+    ({"title": "t", "body": "b", "category": ["c"] * 101}, "at most 100 categories per document"),
+    ({"title": "t", "body": "b", "extras": []}, "field 'extras' must be an object or null, not an array"),
+    ({"title": "t", "body": "b", "author": {"x": 1}}, "field 'author' must be a string or null, not an object"),
+    ({"title": "t", "body": "b", "id": "other"}, "field 'id' differs from the id in the URL"),
+    (["not", "an", "object"], "a document must be a JSON object, not an array"),
     ({"title": "t", "body": "b", "extras": {"deep": json.loads("[" * 40 + "]" * 40)}}, "nested"),
 ])
 def test_put_rejects_invalid_documents(client, spool, body, fragment):
