@@ -553,6 +553,14 @@ def _without_phrases(q: wq.Query) -> wq.Query:
     return q
 
 
+QUESTION_WORDS = frozenset({"gì", "nào", "đâu", "sao", "bao", "nhiêu", "ai", "mấy"})
+
+
+def _is_question(text: str, syllables: Sequence[str]) -> bool:
+    """A question (ends in "?" or asks with gì/nào/đâu/sao/bao nhiêu/ai/mấy)."""
+    return text.rstrip().endswith("?") or any(s in QUESTION_WORDS for s in syllables)
+
+
 def compile_query(parsed: ParsedQuery, ctx: QueryContext) -> CompiledQuery:
     """Whoosh queries for a parsed query (see the module docstring)."""
     comp = _Compiler(ctx)
@@ -601,8 +609,9 @@ def compile_query(parsed: ParsedQuery, ctx: QueryContext) -> CompiledQuery:
     content = [s for s in slots if not s.stop] or slots
     optional = [s.match for s in slots if s.stop and content is not slots]
     relaxed_soft: wq.Query | None = None
+    question = not p.and_questions and _is_question(parsed.text, comp.restored)
     if slots:
-        if len(content) <= p.and_max_terms:
+        if len(content) <= p.and_max_terms and not question:
             soft = _and([s.match for s in content])
             if len(content) > 1:
                 relaxed_soft = _or([s.match for s in content])

@@ -57,6 +57,7 @@ class RankingParams:
     # matching: up to this many content terms must all match; longer queries rank by
     # BM25 over any term, requiring at least `min_match` of them (0 disables)
     and_max_terms: int = 4
+    and_questions: bool = False  # questions ("...là gì?") rank by any term: answers reword them
     min_match: float = 0.0
     # BM25
     K1: float = 1.2

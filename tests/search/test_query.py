@@ -162,6 +162,18 @@ def test_short_queries_require_all_terms_long_queries_any() -> None:
     assert isinstance(long_q.match, wq.Or)
 
 
+def test_questions_rank_by_any_term() -> None:
+    """An answer rewords the question, so a short question does not require all its
+    terms; the same words as keywords still do."""
+    for q in ("lá tre có hình dáng như thế nào?", "chè xanh nên dùng lúc nào", "tác dụng phụ là gì"):
+        c = compile_query(parse(q), ctx())
+        assert isinstance(c.match, wq.Or), q
+    keywords = compile_query(parse("lá tre hình dáng"), ctx())
+    assert isinstance(keywords.match, wq.And)
+    strict = compile_query(parse("lá tre có hình dáng như thế nào?"), ctx(ranking=RankingParams(and_questions=True)))
+    assert isinstance(strict.match, wq.And)
+
+
 def test_exclusions_exact_for_accented_folded_for_plain() -> None:
     c = compile_query(parse("a -hôn"), ctx())
     fields = {n.fieldname for n in walk(c.exclude) if isinstance(n, wq.Term)}
