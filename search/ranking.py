@@ -4,9 +4,12 @@ Scores are BM25F per indexed field (Whoosh sums the per-field BM25 scores), each
 query boosted by field weight x stream weight: title above summary above body, multi-
 syllable words above single syllables above accent-folded syllables, plus bonuses for
 consecutive syllables found as a phrase and for the whole query found close together.
-Defaults measured on ALQAC (525 questions, `vnsearch eval`, accented): the first guess
-(title 2.5, word 1.5, folded 0.35, stopword 0.15, phrase 1.0) gave nDCG@10 75.5; these give
-79.4 (P@1 65.9, MRR@10 75.2, R@100 98.9). The reference BM25 is at 84.1: more to tune.
+Scores use BM25's own idf, ln(1 + (N - df + 0.5) / (df + 0.5)), not Whoosh's +1 variant.
+
+Measured with these defaults (`vnsearch eval`, nDCG@10 accented / unaccented; plain
+syllable BM25 in brackets, accented): ALQAC legal retrieval 90.19 / 89.64 (84.08),
+vimedaqa 84.30 / 81.53 (83.69), virhe4qa 86.67 / 85.70 (81.05), alqac-qa 96.70 / 96.27
+(94.40); tone-swapped and NFD queries score as accented. Full table: docs/evaluation.md.
 """
 from __future__ import annotations
 
@@ -60,7 +63,7 @@ class RankingParams:
     and_questions: bool = False  # questions ("...là gì?") rank by any term: answers reword them
     min_match: float = 0.0
     # BM25
-    K1: float = 1.2
+    K1: float = 0.9  # Anserini's default; each occurrence also scores in the word and pair streams
     B: float = 0.75
     title_B: float = 0.5
     summary_B: float = 0.6
