@@ -138,7 +138,10 @@ class Server:
     def memory(self) -> dict[str, Any]:
         def one(pid: int) -> dict[str, Any]:
             return {"pid": pid, "rss_mb": round(c.proc_status_kb(pid, "VmRSS") / 1024, 1),
-                    "hwm_mb": round(c.proc_status_kb(pid, "VmHWM") / 1024, 1)}
+                    "hwm_mb": round(c.proc_status_kb(pid, "VmHWM") / 1024, 1),
+                    # private heap vs pages of the memory-mapped index (shared by the workers)
+                    "anon_mb": round(c.proc_status_kb(pid, "RssAnon") / 1024, 1),
+                    "file_mb": round(c.proc_status_kb(pid, "RssFile") / 1024, 1)}
 
         return {"master": one(self.proc.pid), "workers": [one(p) for p in self.workers()]}
 
@@ -208,10 +211,11 @@ def run_variant(name: str, index: Path, mix: list[Query], seconds: int, warmup: 
     try:
         idle = server.memory()
         before = server.workers()
-        wrk(server.base, script, warmup)  # both workers open their engine, caches fill
+        warm = wrk(server.base, script, warmup)  # both workers open their engine, caches fill
         with c.LoadMonitor() as load:
             res = wrk(server.base, script, seconds)
         res["load"] = load.summary()
+        res["warmup"] = {k: warm[k] for k in ("rps", "requests", "errors", "p50_ms", "p99_ms")}
         res["memory_after_load"] = server.memory()
         res["memory_idle_before_first_request"] = idle
         after = server.workers()
@@ -235,7 +239,7 @@ def run(quick: bool = False, rebuild: bool = False, log=print,
         variants: tuple[str, ...] = tuple(VARIANTS)) -> dict[str, Any]:
     index = c.ensure_index(c.vntc_index(quick), rebuild, log)
     mix = latency.vntc_mix(quick)
-    seconds, warmup = (8, 4) if quick else (30, 10)
+    seconds, warmup = (8, 4) if quick else (30, 45)
     results = {name: run_variant(name, index, mix, seconds, warmup, log) for name in variants}
     return {"benchmark": "http", "quick": quick, "machine": c.machine(), "queries": len(mix),
             "seconds": seconds, "warmup_seconds": warmup, "connections": CONNECTIONS,
@@ -248,9 +252,12 @@ def markdown(data: dict[str, Any]) -> str:
         ok = "met" if r["rps"] >= data["target_rps"] and r["errors"] == 0 else "**missed**"
         rows.append([name, f"**{r['rps']:.0f}**", ok, f"{r['requests']:,}", r["errors"],
                      f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f} / {r['p99_ms']:.0f}", f"{r['max_ms']:.0f}",
-                     r["workers_recycled"], f"{r['kb_per_response']:.1f}", c.load_text(r["load"])])
+                     r["workers_recycled"], f"{r['kb_per_response']:.1f}",
+                     (f"{r['warmup']['rps']:.0f} req/s, p50 {r['warmup']['p50_ms']:.0f} ms"
+                      if r.get("warmup") else ""), c.load_text(r["load"])])
     table = c.md_table(["variant", "requests/s", "target 300", "requests", "errors", "p50 / p95 / p99 ms",
-                        "max ms", "workers recycled", "kB/response", "load average"], rows, "lrlrrrrrrl")
+                        "max ms", "workers recycled", "kB/response", "warm-up (cold caches)",
+                        "load average"], rows, "lrlrrrrrrll")
     return f"""`.venv/bin/python benchmarks/run.py --only http` (machine: {c.machine_line(data['machine'])}).
 
 Server: `python -m gunicorn -c config/gunicorn.conf.py search.api.wsgi:application` with
@@ -258,7 +265,8 @@ VNSEARCH_WORKERS=2 (gthread, 4 threads per worker, as configured) on the 84k VNT
 127.0.0.1. Load: `wrk -t{data['wrk_threads']} -c{data['connections']} -d{data['seconds']}s` on the same
 machine (so wrk's own CPU comes out of the same 2 cores), a Lua script cycling through the
 {data['queries']} queries of the mix (each wrk thread from a different offset), after {data['warmup_seconds']} s of
-the same load as warm-up. `default` = `GET /search?q=...` with the API defaults (highlights and
+the same load as warm-up (its own rate is the "warm-up" column: fresh workers, every posting
+list decoded on first use; the measured window is the steady state with warm caches). `default` = `GET /search?q=...` with the API defaults (highlights and
 facets on, what the search page requests); `plain` = `&highlight=0&facets=0`; the
 `threads=1` row sets VNSEARCH_THREADS=1 (one request at a time per worker).
 Errors = socket errors + timeouts + non-2xx responses.

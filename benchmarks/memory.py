@@ -38,7 +38,7 @@ def run(quick: bool = False, rebuild: bool = False, log=print) -> dict[str, Any]
     try:
         idle = server.memory()
         with c.LoadMonitor() as load:
-            res = http_load.wrk(server.base, script, 5 if quick else 20)
+            res = http_load.wrk(server.base, script, 5 if quick else 60)
         after = server.memory()
     finally:
         server.stop()
@@ -57,14 +57,22 @@ def markdown(data: dict[str, Any]) -> str:
     for i, w in enumerate(data["after_load"]["workers"], 1):
         before = idle.get(w["pid"])
         rows.append([f"worker {i}", f"{before['rss_mb']:.0f}" if before else "(new pid)",
-                     f"**{w['rss_mb']:.0f}**", f"{w['hwm_mb']:.0f}"])
-    table = c.md_table(["process", "VmRSS before first request MB", "VmRSS after load MB", "VmHWM MB"], rows)
+                     f"**{w['rss_mb']:.0f}**", f"{w.get('anon_mb', 0):.0f}", f"{w.get('file_mb', 0):.0f}",
+                     f"{w['hwm_mb']:.0f}"])
+    rows[0][3:3] = [f"{data['after_load']['master'].get('anon_mb', 0):.0f}",
+                    f"{data['after_load']['master'].get('file_mb', 0):.0f}"]
+    table = c.md_table(["process", "VmRSS before first request MB", "VmRSS after load MB",
+                        "of which private (RssAnon) MB", "of which mapped index files (RssFile) MB",
+                        "VmHWM MB"], rows)
     return f"""`.venv/bin/python benchmarks/run.py --only memory` (machine: {c.machine_line(data['machine'])}).
 
 gunicorn as configured (2 workers) with `--max-requests 0` and VNSEARCH_THREADS=1, on the 84k
 VNTC index ({data['index_mb']:,.0f} MB on disk); {data['load_requests']:,} requests of the query mix (API
 defaults: highlights and facets) through wrk, {data['load_errors']} errors; then VmRSS / VmHWM of each
-process from /proc/<pid>/status. Load average {c.load_text(data['load'])}.
+process from /proc/<pid>/status. RssFile is pages of the memory-mapped index files: the
+page cache, shared between the workers and reclaimable; RssAnon is each worker's own
+memory (heap, the decoded posting cache bounded by `posting_cache_mb`). Load average
+{c.load_text(data['load'])}.
 
 {table}
 """
