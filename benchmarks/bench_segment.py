@@ -50,13 +50,9 @@ def load_sample(data: Path, docs: int) -> list[str]:
 
 
 def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    from benchmarks.common import cpu_model as common_cpu_model
+
+    return common_cpu_model()
 
 
 def versions() -> str:

@@ -20,6 +20,7 @@ from config.settings import ApiSettings, IndexSettings, SearchSettings, ServerSe
 from indexer.spool import Applier, Spool
 from search.api import app as app_mod
 from search.api.app import EngineHolder, create_app
+from search.engine import FacetValue, Hit, SearchResult  # the real result types: the fake stays in shape
 
 TOKEN = "s3cret-tôken"
 AUTH = {"Authorization": f"Bearer {TOKEN}".encode("utf-8").decode("latin-1")}
@@ -35,37 +36,6 @@ class InvalidRequest(ValueError):
 
 class IndexUnavailable(RuntimeError):
     pass
-
-
-@dataclass(frozen=True)
-class Hit:
-    id: str
-    title: str
-    title_html: str
-    snippet: str
-    url: str
-    date: str | None
-    category: list[str]
-    author: str
-    score: float
-
-
-@dataclass(frozen=True)
-class FacetValue:
-    value: str
-    count: int
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    query: str
-    total: int
-    page: int
-    per_page: int
-    took_ms: float
-    hits: list[Hit]
-    facets: dict[str, list[FacetValue]]
-    suggestion: str | None
 
 
 @dataclass
