@@ -123,7 +123,7 @@ def run_index(name: str, path: Path, mix: list[Query], modes: list[str], log=pri
     measure(engine, mix, "plain")
     warm_s = time.perf_counter() - t0
     with engine._use() as gen:  # noqa: SLF001 - report the posting cache it warmed
-        cache = {"terms": len(gen.postings), "mb": round(gen.postings.nbytes / 2**20, 1)}
+        cache = {"terms": len(gen.postings.cache), "mb": round(gen.postings.cache.nbytes / 2**20, 1)}
     results: dict[str, Any] = {"docs": docs, "queries": len(mix), "warmup_s": round(warm_s, 1),
                                "cold_all": cold, "posting_cache": cache, "modes": {}}
     for mode in modes:
