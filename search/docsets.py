@@ -115,9 +115,10 @@ class DocSets:
         return mask_of(self._searcher.docs_for_query(q), self._n) & self._live
 
     def _phrase(self, q: wq.Phrase) -> Mask:
-        """Documents containing the phrase. With a bigram stream (<field>_b: adjacent
-        syllable pairs) a two-word phrase is one posting list; longer phrases intersect
-        their pairs first and read positions only when some document has them all."""
+        """Documents containing the phrase. Candidates first, from masks: with a bigram
+        stream (<field>_b: adjacent syllable pairs) the documents having every pair (for two
+        words that is the answer), else those having every word. Positions are then read
+        only for the candidates (`_verify`)."""
         bigram_field = q.fieldname + "_b"
         words = list(q.words)
         if q.slop == 1 and len(words) > 1 and bigram_field in self._searcher.schema:
@@ -130,5 +131,35 @@ class DocSets:
             assert found is not None
             if len(words) == 2:
                 return found
-            return mask_of(self._searcher.docs_for_query(q), self._n) & found
-        return self._whoosh(q)
+            return self._verify(q, found)
+        cand = self._live
+        for word in words:
+            cand = cand & self._term(q.fieldname, word)
+        known = self._none
+        if q.fieldname.endswith("_f") and q.slop == 1 and len(words) > 1:
+            # a folded phrase holds wherever its words occur literally in the unfolded field
+            # ("tp hcm" in body): those come from bigram masks, only the rest needs positions
+            exact = wq.Phrase(q.fieldname[:-2], words, slop=1)
+            if exact.fieldname in self._searcher.schema:
+                known = self.of(exact) & cand
+        rest = cand & ~known
+        return known | self._verify(q, rest) if rest.any() else known
+
+    def _verify(self, q: wq.Query, cand: Mask) -> Mask:
+        """The candidates that Whoosh's positional matcher accepts, visited with skip_to
+        (block skipping) instead of walking every document of the words' postings."""
+        ids = np.flatnonzero(cand)
+        if not len(ids):
+            return self._none
+        m = q.matcher(self._searcher)
+        out: list[int] = []
+        for d in ids.tolist():
+            if not m.is_active():
+                break
+            if m.id() < d:
+                m.skip_to(d)
+                if not m.is_active():
+                    break
+            if m.id() == d:
+                out.append(d)
+        return mask_of(out, self._n) & self._live

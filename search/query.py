@@ -350,7 +350,8 @@ class _Compiler:
             if u.code:
                 alts.append(wq.Term(f + "_w", u.text, boost=w * p.word))
                 alts.append(_seq(f, u.parts, w * p.syllable))
-                alts.append(_seq(f + "_f", [fold(x) for x in u.parts], w * p.folded))
+                if any(x.isalpha() for x in u.parts):  # digits fold to themselves: no gain
+                    alts.append(_seq(f + "_f", [fold(x) for x in u.parts], w * p.folded))
             else:
                 alts.append(wq.Term(f, u.text, boost=w * p.syllable))
                 alts.append(wq.Term(f + "_f", fold(u.text), boost=w * p.folded))
@@ -491,7 +492,7 @@ class _Compiler:
         for f in fields:
             w = p.field_weight(f)
             alts.append(_seq(f, syl, w * p.syllable * (1 + p.phrase)))
-            if plain:
+            if plain and any(x.isalpha() for x in syl):  # all digits: the folded stream adds nothing
                 alts.append(_seq(f + "_f", folded, w * p.folded * (1 + p.phrase)))
                 if restored != syl:
                     boosters.append(_seq(f, restored, w * p.syllable * p.restored * (1 + p.phrase)))
