@@ -68,6 +68,7 @@ def build_index(records: list[dict], root: Path) -> Path:
     sys.path.insert(0, str(ROOT))
     from indexer.build import BuildOptions, build
 
+    root.mkdir(parents=True, exist_ok=True)
     src = root / "corpus.jsonl"
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
     stats = build([src], root / "index", BuildOptions(batch_size=1000, progress="quiet"))

@@ -79,8 +79,10 @@ def summary_markdown(results_dir: Path) -> str:
                          ok, http["machine"]["date"][:16], c.load_text(r["load"])])
     mem = load("memory")
     if mem:
-        rss = ", ".join(f"{w['rss_mb']:.0f}" for w in mem["after_load"]["workers"])
-        rows.append(["RSS per worker (no target)", "-", f"{rss} MB", "-", mem["machine"]["date"][:16],
+        rss = ", ".join(f"{w['rss_mb']:.0f}" + (f" (private {w['anon_mb']:.0f})" if "anon_mb" in w else "")
+                        for w in mem["after_load"]["workers"])
+        rows.append(["RSS per worker (no target; private = RssAnon, the rest is the shared "
+                     "page cache of the mapped index)", "-", f"{rss} MB", "-", mem["machine"]["date"][:16],
                      c.load_text(mem["load"])])
     if not rows:
         return "No results yet: run `.venv/bin/python benchmarks/run.py`."
