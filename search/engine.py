@@ -331,10 +331,12 @@ class Engine:
                     gen.close()
 
     def version(self) -> str:
+        self._maybe_refresh()
         with self._use() as gen:
             return gen.version
 
     def doc_count(self) -> int:
+        self._maybe_refresh()
         with self._use() as gen:
             return gen.searcher.doc_count()
 
@@ -342,6 +344,7 @@ class Engine:
 
     def get_document(self, doc_id: str) -> dict | None:
         """All stored fields of a document: date as ISO, categories as a list."""
+        self._maybe_refresh()  # every read sees commits within refresh_interval, not only search
         with self._use() as gen:
             docnum = gen.searcher.document_number(id=doc_id)
             if docnum is None:
@@ -540,5 +543,6 @@ class Engine:
             return []
         limit = max(1, min(int(limit), 50))
         prefix = prefix[: self.settings.max_query_chars]
+        self._maybe_refresh()
         with self._use() as gen:
             return autocomplete(gen.vocab, prefix, limit)

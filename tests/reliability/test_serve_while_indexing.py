@@ -10,6 +10,7 @@ acknowledged one (or a later write whose answer was lost in the kill).
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
@@ -96,7 +97,7 @@ def reader(port: int, log: Log, stop: threading.Event, seed: int) -> None:
         started = time.monotonic()
         try:
             r = request(port, "GET", target, timeout=30)
-        except OSError as exc:
+        except (OSError, http.client.HTTPException) as exc:  # IncompleteRead: worker killed mid-body
             ended = time.monotonic()
             if _in_flight_at_kill(log, started, ended):
                 with log.lock:
@@ -159,7 +160,7 @@ def api_writer(port: int, log: Log, stop: threading.Event, versions: dict[str, i
                     log.server_errors.append(f"{method} {target} -> {r.status} {r.text[:200]}")
             elif r.status not in (200, 202):
                 log.fail(f"{method} {target} -> {r.status} {r.text[:200]}")
-        except OSError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             outcome = "lost"  # no answer: maybe accepted, maybe not
             if not _in_flight_at_kill(log, started, time.monotonic()):
                 log.fail(f"{method} {target}: {type(exc).__name__}: {exc}")

@@ -330,6 +330,22 @@ def test_refresh_after_commit_and_symlink_swap(tmp_path: Path) -> None:
     eng.close()
 
 
+def test_every_read_sees_a_new_commit_not_only_search(tmp_path: Path) -> None:
+    """A worker that only serves GET /documents or /suggest must not keep an old generation."""
+    path = tmp_path / "ix"
+    _mini_index(path, [Article(id="a1", title="Tin thứ nhất", body="Huyện ủy họp.")])
+    eng = Engine(path, SearchSettings(refresh_interval=0.0))
+    assert eng.get_document("a2") is None and eng.doc_count() == 1
+    ix = index.open_dir(str(path))
+    w = ix.writer()
+    w.add_document(**prepare(Article(id="a2", title="Lũ bão Vĩnh Trường", body="Xã họp.")))
+    w.commit(merge=False)
+    doc = eng.get_document("a2")  # no search() in between
+    assert doc is not None and doc["title"] == "Lũ bão Vĩnh Trường"
+    assert eng.doc_count() == 2
+    eng.close()
+
+
 def test_deleted_documents_disappear(tmp_path: Path) -> None:
     path = tmp_path / "ix"
     _mini_index(path, [Article(id=f"d{i}", title=f"Tin {i}", body="Huyện ủy họp.",
