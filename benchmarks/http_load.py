@@ -239,7 +239,7 @@ def run(quick: bool = False, rebuild: bool = False, log=print,
         variants: tuple[str, ...] = tuple(VARIANTS)) -> dict[str, Any]:
     index = c.ensure_index(c.vntc_index(quick), rebuild, log)
     mix = latency.vntc_mix(quick)
-    seconds, warmup = (8, 4) if quick else (30, 45)
+    seconds, warmup = (8, 4) if quick else (60, 45)
     results = {name: run_variant(name, index, mix, seconds, warmup, log) for name in variants}
     return {"benchmark": "http", "quick": quick, "machine": c.machine(), "queries": len(mix),
             "seconds": seconds, "warmup_seconds": warmup, "connections": CONNECTIONS,
