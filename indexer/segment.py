@@ -1,14 +1,16 @@
 """Vietnamese word segmentation with pyvi's CRF model, fast and with offsets.
 
-We run pyvi's trained model (pyvi 0.1.1, `models/pyvi3.pkl`) through python-crfsuite
-directly instead of calling `ViTokenizer.tokenize`:
+We run pyvi's trained model (pyvi 0.1.1, `models/pyvi3.pkl`) ourselves instead of calling
+`ViTokenizer.tokenize` (python-crfsuite's tagger stays open as the reference the tests
+compare with):
 - offsets: we segment our own tokens (`indexer.tokens`), so every word knows its span;
-- speed: pyvi rebuilds a feature dict per syllable; here the per-syllable features are
-  cached, as bytes crfsuite takes without encoding, and only those the model knows (it
-  ignores the others: same attributes that count, in the same order, so the same labels);
-  words are grouped from the labels with list operations, not token by token;
+- speed: pyvi rebuilds a feature dict per syllable and crfsuite looks every attribute up
+  by name; here each distinct token's features are scored once (the model's weights read
+  from its bytes, `CrfWeights`) and cached, and Viterbi over the two labels runs on those
+  scores, adding the weights in crfsuite's order so the floats, and the labels, are the
+  same (checked against crfsuite and stock pyvi in the tests and the benchmark);
 - fork safety: importing pyvi unpickles a model into a temp file that a forked child
-  deletes on exit; we read the model bytes once and open the tagger in memory.
+  deletes on exit; we read the model bytes once (and open the tagger in memory).
 """
 from __future__ import annotations
 
@@ -98,6 +100,35 @@ def _model_attributes(data: bytes) -> frozenset[bytes]:
     return frozenset(_cqdb_strings(data, off_attrs))
 
 
+@dataclass(frozen=True, slots=True)
+class CrfWeights:
+    """The weights of a crfsuite FOMC model: per attribute, one weight per label (0.0
+    where it has none), and the label-to-label transition weights."""
+
+    labels: tuple[str, ...]
+    state: dict[bytes, tuple[float, ...]]
+    transitions: tuple[tuple[float, ...], ...]  # [from][to]
+
+
+def _model_weights(data: bytes) -> CrfWeights:
+    """Read the features chunk of a crfsuite model (crf1d_model.c: 'FEAT', then per feature
+    type, src, dst as uint32 and the weight as a double; type 0 is attribute -> label)."""
+    num_labels, _num_attrs, off_features, off_labels, off_attrs = struct.unpack_from("<IIIII", data, 20)
+    labels = tuple(b.decode("utf-8") for b in _cqdb_strings(data, off_labels))
+    attrs = _cqdb_strings(data, off_attrs)
+    chunk, _size, count = struct.unpack_from("<4sII", data, off_features)
+    if chunk != b"FEAT" or len(labels) != num_labels:
+        raise ValueError("not a crfsuite model: no FEAT chunk")
+    state: dict[bytes, list[float]] = {}
+    trans = [[0.0] * num_labels for _ in range(num_labels)]
+    for kind, src, dst, weight in struct.iter_unpack("<IIId", data[off_features + 12:off_features + 12 + 20 * count]):
+        if kind == 0:
+            state.setdefault(attrs[src], [0.0] * num_labels)[dst] += weight
+        else:
+            trans[src][dst] += weight
+    return CrfWeights(labels, {a: tuple(w) for a, w in state.items()}, tuple(map(tuple, trans)))
+
+
 @functools.lru_cache(maxsize=1)
 def _model() -> tuple[bytes, frozenset[str], frozenset[str], frozenset[bytes]]:
     """The CRF model bytes, pyvi's bigram/trigram dictionaries and the model's attribute
@@ -124,7 +155,9 @@ _BI_LEFT, _TRI_LEFT = _attr("-1:word.bi_gram()"), _attr("-2:word.tri_gram()")
 _BI_RIGHT, _TRI_RIGHT = _attr("+1:word.bi_gram()"), _attr("+2:word.tri_gram()")
 
 
-_Info = tuple[str, tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...], int]
+_Pair = tuple[float, float]  # a weight or score per label: B_W, I_W
+_Info = tuple[str, tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...], int,
+              _Pair, tuple[_Pair, ...], tuple[_Pair, ...]]
 
 
 class Segmenter:
@@ -146,7 +179,15 @@ class Segmenter:
         self._tri_left = (_TRI_LEFT,) if _TRI_LEFT in known else ()
         self._bi_right = (_BI_RIGHT,) if _BI_RIGHT in known else ()
         self._tri_right = (_TRI_RIGHT,) if _TRI_RIGHT in known else ()
-        # token text -> (lower, own attributes, as left neighbour, as right neighbour, join)
+        weights = _model_weights(data)
+        if weights.labels != ("B_W", "I_W"):
+            raise ValueError(f"unexpected labels in pyvi's model: {weights.labels}")
+        self._weights = weights.state
+        self._trans = weights.transitions
+        none = (0.0, 0.0)  # a flag the model has no weight for adds nothing (x + 0.0 == x)
+        self._flag_weights = tuple(weights.state.get(a, none) for a in (_BI_LEFT, _TRI_LEFT, _BI_RIGHT, _TRI_RIGHT))
+        # token text -> (lower, own attributes, as left neighbour, as right neighbour, join,
+        #                own score per label, left-neighbour weights, right-neighbour weights)
         self._cache: dict[str, _Info] = {}
 
     def _info(self, word: str) -> _Info:
@@ -178,13 +219,18 @@ class Segmenter:
             # when 0 < join[k] <= join[k-1].
             syllable = word[:1].isalnum() and (word.isalnum() or _PART.fullmatch(word) is not None)
             join = 0 if not syllable or word[0].isdigit() else 2 if word[0].istitle() else 1
-            info = (
-                low,
-                tuple(a for a in map(_attr, own) if a in known),
-                tuple(a for a in map(_attr, left) if a in known),
-                tuple(a for a in map(_attr, right) if a in known),
-                join,
-            )
+            own_a = tuple(a for a in map(_attr, own) if a in known)
+            left_a = tuple(a for a in map(_attr, left) if a in known)
+            right_a = tuple(a for a in map(_attr, right) if a in known)
+            weights = self._weights
+            b = i = 0.0  # summed in item order from zero, as crfsuite does
+            for a in own_a:
+                wb, wi = weights.get(a, (0.0, 0.0))
+                b += wb
+                i += wi
+            info = (low, own_a, left_a, right_a, join, (b, i),
+                    tuple(weights[a] for a in left_a if a in weights),
+                    tuple(weights[a] for a in right_a if a in weights))
             if len(self._cache) < 500_000:
                 self._cache[word] = info
         return info
@@ -230,22 +276,79 @@ class Segmenter:
     def labels(self, words: list[str]) -> list[str]:
         if not words:
             return []
-        return self._tagger.tag(self._items(self._infos(words)))
+        return ["I_W" if inside else "B_W" for inside in self._viterbi(self._infos(words))]
+
+    def _viterbi(self, infos: list[_Info]) -> list[int]:
+        """crfsuite's Viterbi (crf1dc_viterbi) on the items `_items` builds: 1 for I_W.
+
+        Each token's score per label adds, from zero and in the item's order, its own
+        attributes' weights (summed once per distinct token), the left neighbour's, the
+        bigram and trigram flags on the left, the right neighbour's and the flags on the
+        right: the same additions in the same order as crfsuite, so the same floats; ties
+        go to the lower label, as there."""
+        n = len(infos)
+        lows = [i[0] for i in infos]
+        pairs = [a + " " + b for a, b in zip(lows, lows[1:])]  # pairs[k]: tokens k, k+1
+        bigrams, heads, trigrams = self._bigrams, self._tri_heads, self._trigrams
+        bi = [p in bigrams for p in pairs] + [False]
+        tri = [p in heads and p + " " + c in trigrams for p, c in zip(pairs, lows[2:])] + [False, False]
+        (bi_lb, bi_li), (tri_lb, tri_li), (bi_rb, bi_ri), (tri_rb, tri_ri) = self._flag_weights
+        (t_bb, t_bi), (t_ib, t_ii) = self._trans
+        back: list[tuple[int, int]] = []
+        push = back.append
+        p_b = p_i = 0.0
+        for k in range(n):
+            b, i = infos[k][5]
+            if k:
+                for wb, wi in infos[k - 1][6]:
+                    b += wb
+                    i += wi
+                if bi[k - 1]:
+                    b += bi_lb
+                    i += bi_li
+                if k > 1 and tri[k - 2]:
+                    b += tri_lb
+                    i += tri_li
+            if k + 1 < n:
+                for wb, wi in infos[k + 1][7]:
+                    b += wb
+                    i += wi
+                if bi[k]:
+                    b += bi_rb
+                    i += bi_ri
+                if tri[k]:
+                    b += tri_rb
+                    i += tri_ri
+            if not k:
+                p_b, p_i = b, i
+                continue
+            x, y = p_b + t_bb, p_i + t_ib
+            from_b, n_b = (1, y + b) if x < y else (0, x + b)
+            x, y = p_b + t_bi, p_i + t_ii
+            from_i, n_i = (1, y + i) if x < y else (0, x + i)
+            push((from_b, from_i))
+            p_b, p_i = n_b, n_i
+        label = 1 if p_b < p_i else 0
+        out = [label]
+        for from_b, from_i in reversed(back):
+            label = from_i if label else from_b
+            out.append(label)
+        out.reverse()
+        return out
 
     def words(self, text: str, tokens: list[RawToken] | None = None) -> list[Word]:
         """Segment normalized `text` (or its given tokens) into words; punctuation dropped."""
         runs = _line_runs(text) if tokens is None else _chunks(text, tokens)
         out: list[Word] = []
         append, extend = out.append, out.extend
-        tag, infos_of, items = self._tagger.tag, self._infos, self._items
+        viterbi, infos_of = self._viterbi, self._infos
         syllable, punct = Kind.SYLLABLE, Kind.PUNCT
         for run in runs:
             for chunk in _cut(run):
                 infos = infos_of([t.text for t in chunk])
-                labels = tag(items(infos))
                 # k joins k-1 into one word: I_W, and pyvi's joining rule on the pair
                 joins = [
-                    k for k in compress(range(len(labels)), map(_IS_INSIDE, labels))
+                    k for k in compress(range(len(chunk)), viterbi(infos))
                     if k and 0 < infos[k][4] <= infos[k - 1][4]
                 ]
                 if not joins:
@@ -273,9 +376,6 @@ class Segmenter:
                                         tuple(chunk[first:last + 1]))
                 extend(filter(None, words))
         return out
-
-
-_IS_INSIDE = "I_W".__eq__
 
 
 def _singles(tokens: list[RawToken]) -> list[Word]:

@@ -2,13 +2,16 @@
 exact offsets, protected tokens kept whole."""
 from __future__ import annotations
 
+import re
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer.normalize import normalize_text
 from indexer.segment import (
-    MAX_CHUNK, Segmenter, Word, _model, _model_attributes, get_segmenter, segment,
+    MAX_CHUNK, Segmenter, Word, _model, _model_attributes, _model_weights, get_segmenter, segment,
 )
 from indexer.tokens import Kind, split_tokens
 from tests.indexer.test_normalize import DATA, need, news_texts, seed_text
@@ -80,6 +83,38 @@ def test_features_are_pyvis_attributes_the_model_knows(seg: Segmenter) -> None:
     known = _model()[3]
     assert all(a.encode() in known for f in feats for a in f)
     assert seg._tagger.tag(feats) == seg.labels(words)
+
+
+def test_model_weights_match_crfsuites_own_dump(seg: Segmenter, tmp_path) -> None:  # noqa: ANN001
+    w = _model_weights(_model()[0])
+    assert w.labels == ("B_W", "I_W")
+    seg._tagger.dump(str(tmp_path / "dump.txt"))  # crfsuite's text dump, 6 decimals
+    dump = (tmp_path / "dump.txt").read_text(encoding="utf-8")
+    trans = re.findall(r"^  \(1\) (\S+) --> (\S+): ([-+]?\d+\.\d+)$", dump, re.M)
+    assert len(trans) == 4
+    for src, dst, weight in trans:
+        assert w.transitions[w.labels.index(src)][w.labels.index(dst)] == pytest.approx(float(weight), abs=1e-6)
+    # (attribute names may hold a line break, so only one-line entries are compared here;
+    # the property test below checks the labels against crfsuite's tagger on everything)
+    state = re.findall(r"^  \(0\) (.+) --> (B_W|I_W): ([-+]?\d+\.\d+)$", dump, re.M)
+    assert len(state) > 10_000
+    for attr, label, weight in state:
+        assert w.state[attr.encode("utf-8")][w.labels.index(label)] == pytest.approx(float(weight), abs=1e-6)
+    with pytest.raises(ValueError):
+        _model_weights(b"lCRF" + bytes(60))
+
+
+# syllables that exercise every feature: capitalised, upper case, digits, pyvi's bigrams
+# and trigrams ("học tập", "ủy ban nhân"), unknown words, punctuation
+_VOCAB = ["học", "tập", "Học", "TẬP", "ủy", "ban", "nhân", "dân", "Hồ", "Chí", "Minh", "thành",
+          "phố", "2014", "03", "CT", "xyzzyq", ",", ".", "(", "Việt", "Nam", "của", "và", "HĐND"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_VOCAB), min_size=1, max_size=40))
+def test_our_viterbi_equals_crfsuites_tagger(words: list[str]) -> None:
+    seg = get_segmenter()
+    assert seg.labels(words) == seg._tagger.tag(seg._items(seg._infos(words)))
 
 
 def test_labels_of_nothing() -> None:
