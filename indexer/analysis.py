@@ -108,13 +108,21 @@ def syllable_terms(text: str) -> list[tuple[str, str, int, int]]:
     """(term, folded term, original start, end) for each syllable and whole code, without
     the CRF: cheap enough to run on stored documents at query time for highlighting."""
     norm = normalize(text)
+    starts, ends = norm.starts, norm.ends
+    identity = starts is None or ends is None
+    get = _FORMS.get
+    syllable, punct = Kind.SYLLABLE, Kind.PUNCT
     out: list[tuple[str, str, int, int]] = []
+    append = out.append
     for tok in split_tokens(norm.text):
-        if tok.kind is Kind.PUNCT:
+        kind = tok.kind
+        if kind is punct:
             continue
-        parts: list[RawToken] = [tok] if tok.kind is Kind.SYLLABLE else [tok, *code_parts(tok)]
-        for part in parts:
-            s, e = norm.span(part.start, part.end)
-            low = part.text.lower()
-            out.append((low, fold(low), s, e))
+        parts: list[RawToken] = [tok] if kind is syllable else [tok, *code_parts(tok)]
+        for part in parts:  # never empty
+            low, folded = get(part.text) or _forms(part.text)
+            if identity:
+                append((low, folded, part.start, part.end))
+            else:
+                append((low, folded, starts[part.start], ends[part.end - 1]))
     return out

@@ -10,6 +10,7 @@ The ranked top N is `search.fastrank`'s job (or Whoosh's collector for positiona
 from __future__ import annotations
 
 import numpy as np
+from whoosh import formats
 from whoosh import query as wq
 
 from search.postings import ReaderPostings
@@ -110,6 +111,34 @@ class DocSets:
             return found
         return self._whoosh(q)
 
+    def _adjacent(self, field: str, words: list[str], ids: np.ndarray, decode) -> Mask:  # noqa: ANN001
+        """The documents among `ids` (each containing every word) where the words occur at
+        consecutive positions, in order."""
+        lists = []
+        for word in words:
+            pl = self._postings.positions(field, word)
+            at = np.searchsorted(pl.ids, ids)
+            at = np.minimum(at, len(pl.ids) - 1) if len(pl.ids) else at
+            if not len(pl.ids) or not np.array_equal(pl.ids[at], ids):
+                return self._whoosh_verify(wq.Phrase(field, words, slop=1), ids)  # not aligned
+            lists.append((pl.values, at.tolist()))
+        # start from the rarest word (fewest postings): fewest phrase starts to check
+        order = sorted(range(len(words)), key=lambda k: len(lists[k][0]))
+        anchor, rest = order[0], order[1:]
+        out: list[int] = []
+        for j, doc in enumerate(ids.tolist()):
+            vals, at = lists[anchor]
+            starts = [p - anchor for p in decode(vals[at[j]])]  # where the phrase would begin
+            for k in rest:
+                vals, at = lists[k]
+                found = set(decode(vals[at[j]]))
+                starts = [p for p in starts if p + k in found]
+                if not starts:
+                    break
+            if starts:
+                out.append(doc)
+        return mask_of(out, self._n) & self._live
+
     def _whoosh(self, q: wq.Query) -> Mask:
         """Whoosh's own matcher, for query types without a vectorised path."""
         return mask_of(self._searcher.docs_for_query(q), self._n) & self._live
@@ -146,11 +175,19 @@ class DocSets:
         return known | self._verify(q, rest) if rest.any() else known
 
     def _verify(self, q: wq.Query, cand: Mask) -> Mask:
-        """The candidates that Whoosh's positional matcher accepts, visited with skip_to
-        (block skipping) instead of walking every document of the words' postings."""
+        """The candidates where the phrase holds. Exact phrases (slop 1) read the words'
+        encoded positions for the candidates only (`PositionLists`, cached per segment);
+        other phrases use Whoosh's positional matcher, visited with skip_to."""
         ids = np.flatnonzero(cand)
         if not len(ids):
             return self._none
+        if isinstance(q, wq.Phrase) and q.slop == 1 and hasattr(self._postings, "positions"):
+            fmt = self._searcher.schema[q.fieldname].format
+            if isinstance(fmt, formats.Positions):
+                return self._adjacent(q.fieldname, list(q.words), ids, fmt.decode_positions)
+        return self._whoosh_verify(q, ids)
+
+    def _whoosh_verify(self, q: wq.Query, ids: np.ndarray) -> Mask:
         m = q.matcher(self._searcher)
         out: list[int] = []
         for d in ids.tolist():

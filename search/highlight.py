@@ -100,6 +100,19 @@ def _merge(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
     return out
 
 
+def _widen(text: str, lo: int, hi: int, limit: int) -> tuple[int, int]:
+    """[lo, hi) clipped to the text and widened to whitespace (at most `limit` more on each
+    side), so that no syllable or entity is cut."""
+    lo, hi = max(0, lo), min(len(text), hi)
+    stop = max(0, lo - limit)
+    while lo > stop and not text[lo - 1].isspace():
+        lo -= 1
+    stop = min(len(text), hi + limit)
+    while hi < stop and not text[hi].isspace():
+        hi += 1
+    return lo, hi
+
+
 @dataclass
 class Highlighter:
     terms: HighlightTerms
@@ -235,25 +248,31 @@ class Highlighter:
             return Snippet(0, 0, (), "", 0.0)
         if not self.active:
             return self.lead(text)
+        lo, hi = 0, len(text)  # the part of the text the matches come from
         if len(text) <= 4 * self.snippet_chars:
             matches = self._matches(text)
         else:
-            matches = self._matches_long(text)
+            matches, lo, hi = self._matches_long(text)
         if not matches:
             return self.lead(text)
         first, last, score = self._best_window(matches, len(text))
         start, end = self._frame(text, first, last)
+        if start < lo or end > hi:  # the frame reaches past the tokenised region: mark all of it
+            a, b = _widen(text, start, end, self.snippet_chars)
+            matches = self._matches(text[a:b], a)
         spans = [(m.start, m.end) for m in matches if m.start >= start and m.end <= end]
         marks = tuple(_merge(spans, text))
         return Snippet(start, end, marks, render(text, start, end, marks), score)
 
-    def _matches_long(self, text: str) -> list[_Match]:
-        """Matches of a long text: an accent-insensitive regex over the original text picks
-        the region to tokenise (NFC text; other forms fall back to a bounded prefix)."""
+    def _matches_long(self, text: str) -> tuple[list[_Match], int, int]:
+        """Matches of a long text, and the [lo, hi) they were found in: an
+        accent-insensitive regex over the original text picks the best window, and only the
+        stretch a snippet frame around it can cover is tokenised (NFC text; other forms fall
+        back to a bounded prefix)."""
         if self._regex is None:
-            return []
+            return [], 0, 0
         if not unicodedata.is_normalized("NFC", text):
-            return self._matches(text[:SCAN_CHARS])
+            return self._matches(text[:SCAN_CHARS]), 0, min(len(text), SCAN_CHARS)
         hits = []
         for m in self._regex.finditer(text):
             low = m.group().lower()
@@ -261,17 +280,13 @@ class Highlighter:
             if len(hits) >= MAX_REGEX_HITS:
                 break
         if not hits:
-            return []
+            return [], 0, 0
         first, last, _ = self._best_window(hits, len(text))
-        margin = self.snippet_chars
-        lo = max(0, first - margin)
-        hi = min(len(text), last + margin)
-        # widen to whitespace so no syllable or entity is cut
-        while lo > 0 and not text[lo - 1].isspace() and first - lo < 2 * margin:
-            lo -= 1
-        while hi < len(text) and not text[hi].isspace() and hi - last < 2 * margin:
-            hi += 1
-        return self._matches(text[lo:hi], lo)
+        # a frame starts at most a quarter of the width before its first match and is one
+        # width long (`_frame`)
+        width = self.snippet_chars
+        lo, hi = _widen(text, first - width // 4, max(last, first + width), width)
+        return self._matches(text[lo:hi], lo), lo, hi
 
     def mark_all(self, text: str) -> str:
         """The whole text (a title) escaped, every query-term occurrence marked."""

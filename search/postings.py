@@ -19,7 +19,8 @@ from pickle import loads
 import numpy as np
 from whoosh.matching.wrappers import FilterMatcher
 
-__all__ = ["Postings", "PostingCache", "ReaderPostings", "EMPTY", "read_postings"]
+__all__ = ["Postings", "PositionLists", "PostingCache", "ReaderPostings", "EMPTY", "read_postings",
+           "read_positions"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,25 @@ class Postings:
 
 
 EMPTY = Postings(np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
+
+
+@dataclass(frozen=True)
+class PositionLists:
+    """One term's encoded positions, aligned with its postings' ascending docnums: what
+    phrase checks read, for their candidate documents only (`search.docsets`)."""
+
+    ids: np.ndarray  # int32, as Postings.ids
+    values: list[bytes]  # each posting's value (whoosh.formats.Positions encoding)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.ids.nbytes) + sum(len(v) for v in self.values) + 41 * len(self.values) + 200
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+NO_POSITIONS = PositionLists(np.empty(0, dtype=np.int32), [])
 
 
 def _read_w3(m, offset: int) -> tuple[list[np.ndarray], list[np.ndarray]]:  # noqa: ANN001
@@ -73,13 +93,21 @@ def _read_w3(m, offset: int) -> tuple[list[np.ndarray], list[np.ndarray]]:  # no
     return ids_parts, w_parts
 
 
-def _read_leaf(leaf, field: str, text: str, offset: int = 0) -> Postings:  # noqa: ANN001
-    """A term's postings in one segment, docnums shifted by `offset`."""
+def _leaf_matcher(leaf, field: str, text: str):  # noqa: ANN001, ANN202
+    """The term's raw matcher in one segment (deleted documents included), or None."""
     if field not in leaf.schema or (field, text) not in leaf:
-        return EMPTY
+        return None
     m = leaf.postings(field, text)
     if isinstance(m, FilterMatcher):  # deleted documents: masked by the caller
         m = m.child
+    return m
+
+
+def _read_leaf(leaf, field: str, text: str, offset: int = 0) -> Postings:  # noqa: ANN001
+    """A term's postings in one segment, docnums shifted by `offset`."""
+    m = _leaf_matcher(leaf, field, text)
+    if m is None:
+        return EMPTY
     if hasattr(m, "_blocklength") and hasattr(m, "_postfile"):
         ids, ws = _read_w3(m, offset)
     else:  # another codec: the public, slower way
@@ -89,6 +117,46 @@ def _read_leaf(leaf, field: str, text: str, offset: int = 0) -> Postings:  # noq
     if not ids:
         return EMPTY
     return Postings(np.concatenate(ids), np.concatenate(ws))
+
+
+def _read_leaf_values(leaf, field: str, text: str) -> PositionLists:  # noqa: ANN001
+    """A term's encoded positions in one segment, block by block (one unpickle per block;
+    Whoosh's own matchers decode them one posting at a time)."""
+    m = _leaf_matcher(leaf, field, text)
+    if m is None:
+        return NO_POSITIONS
+    ids: list[np.ndarray] = []
+    values: list[bytes] = []
+    if hasattr(m, "_blocklength") and hasattr(m, "_read_values"):
+        while m.is_active():
+            m._read_values()  # noqa: SLF001 - loads the block, de-minifies its values
+            start = m._i  # noqa: SLF001
+            block = np.cumsum(np.asarray(m._data[0], dtype=np.int64))  # noqa: SLF001
+            ids.append(block[start:].astype(np.int32))
+            values.extend(m._values[start:])  # noqa: SLF001
+            m._next_block()  # noqa: SLF001
+    else:  # another codec: the public, slower way
+        items = list(m.items_as("positions"))
+        ids.append(np.array([d for d, _ in items], dtype=np.int32))
+        values.extend(m.format.encode(p) for _, p in items)
+    if not values:
+        return NO_POSITIONS
+    return PositionLists(np.concatenate(ids), values)
+
+
+def read_positions(reader, field: str, text: str) -> PositionLists:  # noqa: ANN001
+    """A term's encoded positions from every segment of `reader` (not cached)."""
+    return _combine_positions([(_read_leaf_values(leaf, field, text), off) for leaf, off in reader.leaf_readers()])
+
+
+def _combine_positions(parts: list[tuple[PositionLists, int]]) -> PositionLists:
+    parts = [(p, off) for p, off in parts if len(p)]
+    if not parts:
+        return NO_POSITIONS
+    if len(parts) == 1 and parts[0][1] == 0:
+        return parts[0][0]
+    return PositionLists(np.concatenate([p.ids + np.int32(off) for p, off in parts]),
+                         [v for p, _ in parts for v in p.values])
 
 
 def _combine(parts: list[tuple[Postings, int]]) -> Postings:
@@ -124,20 +192,27 @@ class PostingCache:
     def __init__(self, max_bytes: int = 256 << 20) -> None:
         self._max = max_bytes
         self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[str, str, str], Postings] = OrderedDict()
+        # (segment, field, term, what) -> Postings or PositionLists
+        self._items: OrderedDict[tuple[str, str, str, str], Postings | PositionLists] = OrderedDict()
         self._bytes = 0
         self.hits = 0
         self.misses = 0
 
     def get(self, reader, field: str, text: str) -> Postings:  # noqa: ANN001 - whoosh reader
         """The term's postings over all of `reader`'s segments, global docnums."""
-        return _combine([(self._leaf(leaf, field, text), off) for leaf, off in reader.leaf_readers()])
+        return _combine([(self._leaf(leaf, field, text, _read_leaf), off)
+                         for leaf, off in reader.leaf_readers()])
 
-    def _leaf(self, leaf, field: str, text: str) -> Postings:  # noqa: ANN001
+    def positions(self, reader, field: str, text: str) -> PositionLists:  # noqa: ANN001
+        """The term's encoded positions over all of `reader`'s segments, global docnums."""
+        return _combine_positions([(self._leaf(leaf, field, text, _read_leaf_values), off)
+                                   for leaf, off in reader.leaf_readers()])
+
+    def _leaf(self, leaf, field: str, text: str, read):  # noqa: ANN001, ANN202
         seg = _segment_key(leaf)
         if seg is None:
-            return _read_leaf(leaf, field, text)
-        key = (seg, field, text)
+            return read(leaf, field, text)
+        key = (seg, field, text, read.__name__)
         with self._lock:
             found = self._items.get(key)
             if found is not None:
@@ -145,7 +220,7 @@ class PostingCache:
                 self.hits += 1
                 return found
             self.misses += 1
-        found = _read_leaf(leaf, field, text)
+        found = read(leaf, field, text)
         if found.nbytes <= self._max:
             with self._lock:
                 if key not in self._items:
@@ -176,3 +251,6 @@ class ReaderPostings:
 
     def get(self, field: str, text: str) -> Postings:
         return self.cache.get(self.reader, field, text)
+
+    def positions(self, field: str, text: str) -> PositionLists:
+        return self.cache.positions(self.reader, field, text)

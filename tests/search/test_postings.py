@@ -9,7 +9,7 @@ from whoosh import index
 
 from indexer.record import Article
 from indexer.schema import build_schema, prepare
-from search.postings import PostingCache, read_postings
+from search.postings import PostingCache, read_positions, read_postings
 
 
 def _index(tmp_path: Path):  # noqa: ANN202
@@ -47,6 +47,30 @@ def test_read_postings_equals_whoosh_items(tmp_path: Path) -> None:
             assert np.allclose(p.tf, expect_w)
             assert p.ids.dtype == np.int32 and p.tf.dtype == np.float32
         assert len(read_postings(r, "body", "học")) == 900  # deleted doc 7 still in postings
+
+
+def test_read_positions_equals_whoosh_positions(tmp_path: Path) -> None:
+    ix = _index(tmp_path)
+    with ix.searcher() as s:
+        r = s.reader()
+        for field, text in [("body", "học"), ("body", "đá"), ("body_f", "hoc"), ("title", "tin"),
+                            ("body", "không-có")]:
+            pl = read_positions(r, field, text)
+            decode = s.schema[field].format.decode_positions
+            expect_ids, expect_pos = [], []
+            for leaf, offset in r.leaf_readers():
+                if (field, text) in leaf:
+                    m = leaf.postings(field, text)
+                    m = getattr(m, "child", m)
+                    for d, poses in m.items_as("positions"):
+                        expect_ids.append(d + offset)
+                        expect_pos.append(list(poses))
+            assert pl.ids.tolist() == expect_ids == read_postings(r, field, text).ids.tolist()
+            assert [decode(v) for v in pl.values] == expect_pos
+        cache = PostingCache()
+        assert cache.positions(r, "body", "học").values == read_positions(r, "body", "học").values
+        assert cache.positions(r, "body", "học").ids.tolist() == read_positions(r, "body", "học").ids.tolist()
+        assert cache.hits >= 3 and len(cache.get(r, "body", "học")) == 900  # the two kinds kept apart
 
 
 def test_cache_hits_and_byte_bound(tmp_path: Path) -> None:
