@@ -189,8 +189,13 @@ class PostingCache:
     written (deletions live beside them and are masked at query time), so after a commit
     only the new or merged segments are read again, as in Lucene's per-segment caches."""
 
-    def __init__(self, max_bytes: int = 256 << 20) -> None:
+    def __init__(self, max_bytes: int = 256 << 20, positions_bytes: int | None = None) -> None:
         self._max = max_bytes
+        # phrase positions get their own, smaller budget (a quarter by default): large
+        # position lists must not evict the postings every query needs
+        self._positions: PostingCache | None = None
+        if positions_bytes != 0:
+            self._positions = PostingCache(positions_bytes or max(1, max_bytes // 4), 0)
         self._lock = threading.Lock()
         # (segment, field, term, what) -> Postings or PositionLists
         self._items: OrderedDict[tuple[str, str, str, str], Postings | PositionLists] = OrderedDict()
@@ -205,6 +210,8 @@ class PostingCache:
 
     def positions(self, reader, field: str, text: str) -> PositionLists:  # noqa: ANN001
         """The term's encoded positions over all of `reader`'s segments, global docnums."""
+        if self._positions is not None:
+            return self._positions.positions(reader, field, text)
         return _combine_positions([(self._leaf(leaf, field, text, _read_leaf_values), off)
                                    for leaf, off in reader.leaf_readers()])
 
