@@ -147,6 +147,12 @@ def _model() -> tuple[bytes, frozenset[str], frozenset[str], frozenset[bytes]]:
     return data, frozenset(bi), frozenset(tri), _model_attributes(data)
 
 
+@functools.lru_cache(maxsize=1)
+def _weights() -> CrfWeights:
+    """The model's weights (read once per process, like `_model`)."""
+    return _model_weights(_model()[0])
+
+
 def _attr(name: str) -> bytes:
     return name.encode("utf-8", "surrogatepass")  # a lone surrogate names no attribute
 
@@ -179,7 +185,7 @@ class Segmenter:
         self._tri_left = (_TRI_LEFT,) if _TRI_LEFT in known else ()
         self._bi_right = (_BI_RIGHT,) if _BI_RIGHT in known else ()
         self._tri_right = (_TRI_RIGHT,) if _TRI_RIGHT in known else ()
-        weights = _model_weights(data)
+        weights = _weights()
         if weights.labels != ("B_W", "I_W"):
             raise ValueError(f"unexpected labels in pyvi's model: {weights.labels}")
         self._weights = weights.state
@@ -247,25 +253,30 @@ class Segmenter:
         n = len(infos)
         if n == 1:
             return [infos[0][1]]
-        lows = [i[0] for i in infos]
         # lefts[i]: what item i gets from i-1; rights[i]: from i+1 (pyvi's order: the
         # neighbour's attributes, then the bigram flag, then the trigram flag)
         lefts = [()] + [i[2] for i in infos[:-1]]
         rights = [i[3] for i in infos[1:]] + [()]
+        bi, tri = self._flags(infos)
+        for k in range(n - 1):
+            if bi[k]:
+                lefts[k + 1] += self._bi_left
+                rights[k] += self._bi_right
+        for k in range(n - 2):
+            if tri[k]:
+                lefts[k + 2] += self._tri_left
+                rights[k] += self._tri_right
+        return [i[1] + left + right for i, left, right in zip(infos, lefts, rights)]
+
+    def _flags(self, infos: list[_Info]) -> tuple[list[bool], list[bool]]:
+        """pyvi's n-gram flags: bi[k] when tokens k, k+1 are a dictionary bigram, tri[k]
+        when k..k+2 are a trigram (padded to the sequence's length)."""
+        lows = [i[0] for i in infos]
         pairs = [a + " " + b for a, b in zip(lows, lows[1:])]  # pairs[k]: tokens k, k+1
         bigrams, heads, trigrams = self._bigrams, self._tri_heads, self._trigrams
-        bi_left, bi_right = self._bi_left, self._bi_right
-        for k, pair in enumerate(pairs):
-            if pair in bigrams:
-                lefts[k + 1] += bi_left
-                rights[k] += bi_right
-        tri_left, tri_right = self._tri_left, self._tri_right
-        for k in range(n - 2):
-            pair = pairs[k]
-            if pair in heads and pair + " " + lows[k + 2] in trigrams:
-                lefts[k + 2] += tri_left
-                rights[k] += tri_right
-        return [i[1] + left + right for i, left, right in zip(infos, lefts, rights)]
+        bi = [p in bigrams for p in pairs] + [False]
+        tri = [p in heads and p + " " + c in trigrams for p, c in zip(pairs, lows[2:])] + [False, False]
+        return bi, tri
 
     def features(self, words: list[str]) -> list[list[str]]:
         """pyvi's `sent2features` as attribute lists, limited to the attributes the model
@@ -287,11 +298,7 @@ class Segmenter:
         right: the same additions in the same order as crfsuite, so the same floats; ties
         go to the lower label, as there."""
         n = len(infos)
-        lows = [i[0] for i in infos]
-        pairs = [a + " " + b for a, b in zip(lows, lows[1:])]  # pairs[k]: tokens k, k+1
-        bigrams, heads, trigrams = self._bigrams, self._tri_heads, self._trigrams
-        bi = [p in bigrams for p in pairs] + [False]
-        tri = [p in heads and p + " " + c in trigrams for p, c in zip(pairs, lows[2:])] + [False, False]
+        bi, tri = self._flags(infos)
         (bi_lb, bi_li), (tri_lb, tri_li), (bi_rb, bi_ri), (tri_rb, tri_ri) = self._flag_weights
         (t_bb, t_bi), (t_ib, t_ii) = self._trans
         back: list[tuple[int, int]] = []

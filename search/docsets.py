@@ -117,18 +117,17 @@ class DocSets:
         lists = []
         for word in words:
             pl = self._postings.positions(field, word)
-            at = np.searchsorted(pl.ids, ids)
-            at = np.minimum(at, len(pl.ids) - 1) if len(pl.ids) else at
-            if not len(pl.ids) or not np.array_equal(pl.ids[at], ids):
-                return self._whoosh_verify(wq.Phrase(field, words, slop=1), ids)  # not aligned
+            at = np.minimum(np.searchsorted(pl.ids, ids), max(0, len(pl.ids) - 1))
+            if not len(pl.ids) or not np.array_equal(pl.ids[at], ids):  # not aligned: Whoosh decides
+                return self._whoosh_verify(wq.Phrase(field, words, slop=1), ids)
             lists.append((pl.values, at.tolist()))
         # start from the rarest word (fewest postings): fewest phrase starts to check
         order = sorted(range(len(words)), key=lambda k: len(lists[k][0]))
         anchor, rest = order[0], order[1:]
+        anchor_vals, anchor_at = lists[anchor]
         out: list[int] = []
         for j, doc in enumerate(ids.tolist()):
-            vals, at = lists[anchor]
-            starts = [p - anchor for p in decode(vals[at[j]])]  # where the phrase would begin
+            starts = [p - anchor for p in decode(anchor_vals[anchor_at[j]])]  # where it would begin
             for k in rest:
                 vals, at = lists[k]
                 found = set(decode(vals[at[j]]))
@@ -181,7 +180,7 @@ class DocSets:
         ids = np.flatnonzero(cand)
         if not len(ids):
             return self._none
-        if isinstance(q, wq.Phrase) and q.slop == 1 and hasattr(self._postings, "positions"):
+        if isinstance(q, wq.Phrase) and q.slop == 1:
             fmt = self._searcher.schema[q.fieldname].format
             if isinstance(fmt, formats.Positions):
                 return self._adjacent(q.fieldname, list(q.words), ids, fmt.decode_positions)

@@ -277,6 +277,9 @@ class Engine:
 
     @contextmanager
     def _use(self) -> Iterator[_Generation]:
+        """The current generation, held open for the block; every read comes through here,
+        so every read sees a new commit within refresh_interval."""
+        self._maybe_refresh()
         with self._lock:
             if self._gen is None:
                 self._gen = self._open()
@@ -331,12 +334,10 @@ class Engine:
                     gen.close()
 
     def version(self) -> str:
-        self._maybe_refresh()
         with self._use() as gen:
             return gen.version
 
     def doc_count(self) -> int:
-        self._maybe_refresh()
         with self._use() as gen:
             return gen.searcher.doc_count()
 
@@ -344,7 +345,6 @@ class Engine:
 
     def get_document(self, doc_id: str) -> dict | None:
         """All stored fields of a document: date as ISO, categories as a list."""
-        self._maybe_refresh()  # every read sees commits within refresh_interval, not only search
         with self._use() as gen:
             docnum = gen.searcher.document_number(id=doc_id)
             if docnum is None:
@@ -453,7 +453,6 @@ class Engine:
         st = self.settings
         _validate(req, st)
         started = time.perf_counter()
-        self._maybe_refresh()
         with self._use() as gen:
             searcher = gen.searcher_for(self.ranking)
             parsed = parse(req.q, st.max_query_chars)
@@ -543,6 +542,5 @@ class Engine:
             return []
         limit = max(1, min(int(limit), 50))
         prefix = prefix[: self.settings.max_query_chars]
-        self._maybe_refresh()
         with self._use() as gen:
             return autocomplete(gen.vocab, prefix, limit)

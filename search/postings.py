@@ -37,6 +37,12 @@ class Postings:
     def __len__(self) -> int:
         return len(self.ids)
 
+    @staticmethod
+    def join(parts: list[tuple["Postings", int]]) -> "Postings":
+        """Segments' postings as one, each segment's docnums shifted by its offset."""
+        return Postings(np.concatenate([p.ids + np.int32(off) for p, off in parts]),
+                        np.concatenate([p.tf for p, _ in parts]))
+
 
 EMPTY = Postings(np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
 
@@ -55,6 +61,11 @@ class PositionLists:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @staticmethod
+    def join(parts: list[tuple["PositionLists", int]]) -> "PositionLists":
+        return PositionLists(np.concatenate([p.ids + np.int32(off) for p, off in parts]),
+                             [v for p, _ in parts for v in p.values])
 
 
 NO_POSITIONS = PositionLists(np.empty(0, dtype=np.int32), [])
@@ -146,32 +157,23 @@ def _read_leaf_values(leaf, field: str, text: str) -> PositionLists:  # noqa: AN
 
 def read_positions(reader, field: str, text: str) -> PositionLists:  # noqa: ANN001
     """A term's encoded positions from every segment of `reader` (not cached)."""
-    return _combine_positions([(_read_leaf_values(leaf, field, text), off) for leaf, off in reader.leaf_readers()])
+    return _combine([(_read_leaf_values(leaf, field, text), off) for leaf, off in reader.leaf_readers()],
+                    NO_POSITIONS)
 
 
-def _combine_positions(parts: list[tuple[PositionLists, int]]) -> PositionLists:
+def _combine(parts, empty):  # noqa: ANN001, ANN202 - list[(Postings | PositionLists, offset)]
+    """Per-segment results as one over global docnums (`empty` when every part is)."""
     parts = [(p, off) for p, off in parts if len(p)]
     if not parts:
-        return NO_POSITIONS
+        return empty
     if len(parts) == 1 and parts[0][1] == 0:
         return parts[0][0]
-    return PositionLists(np.concatenate([p.ids + np.int32(off) for p, off in parts]),
-                         [v for p, _ in parts for v in p.values])
-
-
-def _combine(parts: list[tuple[Postings, int]]) -> Postings:
-    parts = [(p, off) for p, off in parts if len(p)]
-    if not parts:
-        return EMPTY
-    if len(parts) == 1 and parts[0][1] == 0:
-        return parts[0][0]
-    return Postings(np.concatenate([p.ids + np.int32(off) for p, off in parts]),
-                    np.concatenate([p.tf for p, _ in parts]))
+    return empty.join(parts)
 
 
 def read_postings(reader, field: str, text: str) -> Postings:  # noqa: ANN001 - whoosh reader
     """A term's postings from every segment of `reader` (not cached)."""
-    return _combine([(_read_leaf(leaf, field, text), off) for leaf, off in reader.leaf_readers()])
+    return _combine([(_read_leaf(leaf, field, text), off) for leaf, off in reader.leaf_readers()], EMPTY)
 
 
 def _segment_key(leaf) -> str | None:  # noqa: ANN001
@@ -182,44 +184,23 @@ def _segment_key(leaf) -> str | None:  # noqa: ANN001
         return None
 
 
-class PostingCache:
-    """LRU cache of decoded per-segment postings, bounded by bytes; thread-safe.
+class _SegmentLRU:
+    """Per-segment results of one reader function, LRU-evicted by bytes; thread-safe."""
 
-    Keyed by segment, not by index generation: Whoosh segments never change once
-    written (deletions live beside them and are masked at query time), so after a commit
-    only the new or merged segments are read again, as in Lucene's per-segment caches."""
-
-    def __init__(self, max_bytes: int = 256 << 20, positions_bytes: int | None = None) -> None:
+    def __init__(self, max_bytes: int, read) -> None:  # noqa: ANN001 - (leaf, field, text) -> result
         self._max = max_bytes
-        # phrase positions get their own, smaller budget (a quarter by default): large
-        # position lists must not evict the postings every query needs
-        self._positions: PostingCache | None = None
-        if positions_bytes != 0:
-            self._positions = PostingCache(positions_bytes or max(1, max_bytes // 4), 0)
+        self._read = read
         self._lock = threading.Lock()
-        # (segment, field, term, what) -> Postings or PositionLists
-        self._items: OrderedDict[tuple[str, str, str, str], Postings | PositionLists] = OrderedDict()
-        self._bytes = 0
+        self._items: OrderedDict[tuple[str, str, str], Postings | PositionLists] = OrderedDict()
+        self.nbytes = 0
         self.hits = 0
         self.misses = 0
 
-    def get(self, reader, field: str, text: str) -> Postings:  # noqa: ANN001 - whoosh reader
-        """The term's postings over all of `reader`'s segments, global docnums."""
-        return _combine([(self._leaf(leaf, field, text, _read_leaf), off)
-                         for leaf, off in reader.leaf_readers()])
-
-    def positions(self, reader, field: str, text: str) -> PositionLists:  # noqa: ANN001
-        """The term's encoded positions over all of `reader`'s segments, global docnums."""
-        if self._positions is not None:
-            return self._positions.positions(reader, field, text)
-        return _combine_positions([(self._leaf(leaf, field, text, _read_leaf_values), off)
-                                   for leaf, off in reader.leaf_readers()])
-
-    def _leaf(self, leaf, field: str, text: str, read):  # noqa: ANN001, ANN202
+    def get(self, leaf, field: str, text: str):  # noqa: ANN001, ANN201
         seg = _segment_key(leaf)
         if seg is None:
-            return read(leaf, field, text)
-        key = (seg, field, text, read.__name__)
+            return self._read(leaf, field, text)
+        key = (seg, field, text)
         with self._lock:
             found = self._items.get(key)
             if found is not None:
@@ -227,26 +208,61 @@ class PostingCache:
                 self.hits += 1
                 return found
             self.misses += 1
-        found = read(leaf, field, text)
+        found = self._read(leaf, field, text)
         if found.nbytes <= self._max:
             with self._lock:
                 if key not in self._items:
                     self._items[key] = found
-                    self._bytes += found.nbytes
-                    while self._bytes > self._max and self._items:
+                    self.nbytes += found.nbytes
+                    while self.nbytes > self._max and self._items:
                         _, old = self._items.popitem(last=False)
-                        self._bytes -= old.nbytes
+                        self.nbytes -= old.nbytes
         return found
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class PostingCache:
+    """Decoded per-segment postings (and, apart, phrase positions) in byte-bounded LRUs.
+
+    Keyed by segment, not by index generation: Whoosh segments never change once
+    written (deletions live beside them and are masked at query time), so after a commit
+    only the new or merged segments are read again, as in Lucene's per-segment caches.
+    Positions get their own, smaller budget (a quarter by default): large position lists
+    must not evict the postings every query needs. Sizes and counters are the postings'."""
+
+    def __init__(self, max_bytes: int = 256 << 20, positions_bytes: int | None = None) -> None:
+        self._postings = _SegmentLRU(max_bytes, _read_leaf)
+        self._positions = _SegmentLRU(positions_bytes or max(1, max_bytes // 4), _read_leaf_values)
+
+    def get(self, reader, field: str, text: str) -> Postings:  # noqa: ANN001 - whoosh reader
+        """The term's postings over all of `reader`'s segments, global docnums."""
+        return _combine([(self._postings.get(leaf, field, text), off) for leaf, off in reader.leaf_readers()],
+                        EMPTY)
+
+    def positions(self, reader, field: str, text: str) -> PositionLists:  # noqa: ANN001
+        """The term's encoded positions over all of `reader`'s segments, global docnums."""
+        return _combine([(self._positions.get(leaf, field, text), off) for leaf, off in reader.leaf_readers()],
+                        NO_POSITIONS)
 
     def view(self, reader) -> "ReaderPostings":  # noqa: ANN001
         return ReaderPostings(self, reader)
 
     @property
+    def hits(self) -> int:
+        return self._postings.hits
+
+    @property
+    def misses(self) -> int:
+        return self._postings.misses
+
+    @property
     def nbytes(self) -> int:
-        return self._bytes
+        return self._postings.nbytes
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._postings)
 
 
 @dataclass(frozen=True)
