@@ -33,6 +33,7 @@ class SearchSettings:
     snippet_chars: int = 240
     refresh_interval: float = 1.0
     posting_cache_mb: int = 256
+    positions_cache_mb: int = 128
     synonyms: Path = SYNONYMS
 
 

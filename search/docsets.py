@@ -120,17 +120,16 @@ class DocSets:
             at = np.minimum(np.searchsorted(pl.ids, ids), max(0, len(pl.ids) - 1))
             if not len(pl.ids) or not np.array_equal(pl.ids[at], ids):  # not aligned: Whoosh decides
                 return self._whoosh_verify(wq.Phrase(field, words, slop=1), ids)
-            lists.append((pl.values, at.tolist()))
+            lists.append((len(pl), pl.values_at(at)))
         # start from the rarest word (fewest postings): fewest phrase starts to check
-        order = sorted(range(len(words)), key=lambda k: len(lists[k][0]))
+        order = sorted(range(len(words)), key=lambda k: lists[k][0])
         anchor, rest = order[0], order[1:]
-        anchor_vals, anchor_at = lists[anchor]
+        anchor_vals = lists[anchor][1]
         out: list[int] = []
         for j, doc in enumerate(ids.tolist()):
-            starts = [p - anchor for p in decode(anchor_vals[anchor_at[j]])]  # where it would begin
+            starts = [p - anchor for p in decode(anchor_vals[j])]  # where it would begin
             for k in rest:
-                vals, at = lists[k]
-                found = set(decode(vals[at[j]]))
+                found = set(decode(lists[k][1][j]))
                 starts = [p for p in starts if p + k in found]
                 if not starts:
                     break

@@ -245,7 +245,8 @@ class Engine:
         self._synonyms: SynonymTable | None = None
         self._synonyms_loaded = False
         self._stopwords = load_stopwords()
-        self._postings = PostingCache(self.settings.posting_cache_mb << 20)
+        self._postings = PostingCache(self.settings.posting_cache_mb << 20,
+                                     self.settings.positions_cache_mb << 20)
 
     # --- generations ------------------------------------------------------------------
 
