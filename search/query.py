@@ -637,6 +637,6 @@ def compile_query(parsed: ParsedQuery, ctx: QueryContext) -> CompiledQuery:
     out.scored = wq.AndMaybe(scored, _or(extra)) if extra else scored
     if relaxed_soft is not None:
         out.relaxed = _and(hard_match + [relaxed_soft])
-        relaxed_scored = _and(hard_scored + [relaxed_soft])
+        relaxed_scored = _and(hard_scored + [_without_phrases(relaxed_soft) if ctx.bigrams else relaxed_soft])
         out.relaxed_scored = wq.AndMaybe(relaxed_scored, _or(extra)) if extra else relaxed_scored
     return out
