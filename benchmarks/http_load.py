@@ -176,6 +176,13 @@ class Server:
         shutil.rmtree(self.spool, ignore_errors=True)
 
 
+def require_wrk() -> None:
+    """Fail before any index build or server start when the load generator is missing."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: install it with `apt-get install wrk` (the HTTP and "
+                         "memory benchmarks use it to generate load)")
+
+
 def wrk(base: str, script: Path, seconds: int, connections: int = CONNECTIONS) -> dict[str, Any]:
     cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
            "-s", str(script), base]
@@ -237,6 +244,7 @@ def run_variant(name: str, index: Path, mix: list[Query], seconds: int, warmup: 
 
 def run(quick: bool = False, rebuild: bool = False, log=print,
         variants: tuple[str, ...] = tuple(VARIANTS)) -> dict[str, Any]:
+    require_wrk()
     index = c.ensure_index(c.vntc_index(quick), rebuild, log)
     mix = latency.vntc_mix(quick)
     seconds, warmup = (8, 4) if quick else (60, 45)

@@ -31,6 +31,7 @@ def _dir_mb(path: Path) -> float:
 
 
 def run(quick: bool = False, rebuild: bool = False, log=print) -> dict[str, Any]:
+    http_load.require_wrk()
     index = c.ensure_index(c.vntc_index(quick), rebuild, log)
     mix = latency.vntc_mix(quick)
     script = http_load.lua_script([http_load.query_path(q, {}) for q in mix], c.CACHE / "http" / "mem.lua")
