@@ -219,9 +219,14 @@ def run_variant(name: str, index: Path, mix: list[Query], seconds: int, warmup: 
         idle = server.memory()
         before = server.workers()
         warm = wrk(server.base, script, warmup)  # both workers open their engine, caches fill
+        workers = server.workers()
+        cpu_before = [c.cpu_seconds(p) for p in workers]
         with c.LoadMonitor() as load:
             res = wrk(server.base, script, seconds)
         res["load"] = load.summary()
+        # how the load spread over the workers (keep-alive connections stay with the
+        # worker that accepted them)
+        res["worker_cpu_seconds"] = [round(c.cpu_seconds(p) - b, 1) for p, b in zip(workers, cpu_before)]
         res["warmup"] = {k: warm[k] for k in ("rps", "requests", "errors", "p50_ms", "p99_ms")}
         res["memory_after_load"] = server.memory()
         res["memory_idle_before_first_request"] = idle
@@ -238,7 +243,7 @@ def run_variant(name: str, index: Path, mix: list[Query], seconds: int, warmup: 
     rss = ", ".join(f"{w['rss_mb']:.0f}" for w in res["memory_after_load"]["workers"])
     log(f"  http {name:24s} {res['rps']:6.1f} req/s  p50 {res['p50_ms']:.0f}  p95 {res['p95_ms']:.0f}  "
         f"p99 {res['p99_ms']:.0f} ms  errors {res['errors']}  worker RSS {rss} MB  "
-        f"recycled {res['workers_recycled']}  (load {c.load_text(res['load'])})")
+        f"recycled {res['workers_recycled']}  worker CPU {res['worker_cpu_seconds']} s  (load {c.load_text(res['load'])})")
     return res
 
 
@@ -260,16 +265,18 @@ def markdown(data: dict[str, Any]) -> str:
         ok = "met" if r["rps"] >= data["target_rps"] and r["errors"] == 0 else "**missed**"
         rows.append([name, f"**{r['rps']:.0f}**", ok, f"{r['requests']:,}", r["errors"],
                      f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f} / {r['p99_ms']:.0f}", f"{r['max_ms']:.0f}",
-                     r["workers_recycled"], f"{r['kb_per_response']:.1f}",
+                     r["workers_recycled"],
+                     " / ".join(f"{x:.0f}" for x in r.get("worker_cpu_seconds", [])),
+                     f"{r['kb_per_response']:.1f}",
                      (f"{r['warmup']['rps']:.0f} req/s, p50 {r['warmup']['p50_ms']:.0f} ms"
                       if r.get("warmup") else ""), c.load_text(r["load"])])
     table = c.md_table(["variant", "requests/s", "target 300", "requests", "errors", "p50 / p95 / p99 ms",
-                        "max ms", "workers recycled", "kB/response", "warm-up (cold caches)",
-                        "load average"], rows, "lrlrrrrrrll")
+                        "max ms", "workers recycled", "CPU s per worker", "kB/response",
+                        "warm-up (cold caches)", "load average"], rows, "lrlrrrrrrrll")
     return f"""`.venv/bin/python benchmarks/run.py --only http` (machine: {c.machine_line(data['machine'])}).
 
 Server: `python -m gunicorn -c config/gunicorn.conf.py search.api.wsgi:application` with
-VNSEARCH_WORKERS=2 (gthread, 4 threads per worker, as configured) on the 84k VNTC index,
+VNSEARCH_WORKERS=2 (gthread, 4 threads per worker, a SO_REUSEPORT socket per worker, as configured) on the 84k VNTC index,
 127.0.0.1. Load: `wrk -t{data['wrk_threads']} -c{data['connections']} -d{data['seconds']}s` on the same
 machine (so wrk's own CPU comes out of the same 2 cores), a Lua script cycling through the
 {data['queries']} queries of the mix (each wrk thread from a different offset), after {data['warmup_seconds']} s of
@@ -277,7 +284,12 @@ the same load as warm-up (its own rate is the "warm-up" column: fresh workers, e
 list decoded on first use; the measured window is the steady state with warm caches). `default` = `GET /search?q=...` with the API defaults (highlights and
 facets on, what the search page requests); `plain` = `&highlight=0&facets=0`; the
 `threads=1` row sets VNSEARCH_THREADS=1 (one request at a time per worker).
-Errors = socket errors + timeouts + non-2xx responses.
+Errors = socket errors + timeouts + non-2xx responses. "CPU s per worker" is each worker's
+CPU time during the measured window: wrk's keep-alive connections stay with the worker that
+accepted them. With one shared listening socket, one worker took all 8 in 3 of 8 runs on
+2026-11-29 while the other idled (`plain` 100 req/s, CPU 0.6 s / 60.3 s; 281-289 req/s with
+both busy); the config now gives each worker its own SO_REUSEPORT socket, and the kernel
+spreads the connections.
 
 {table}
 """

@@ -25,6 +25,13 @@ Choices:
   the former 2000 meant a restart every ~10 s. Memory is bounded by the explicit caches
   (`posting_cache_mb`), so recycling is only a guard against slow leaks; staggered so
   workers do not restart together.
+- reuse_port True: each worker listens on its own SO_REUSEPORT socket and the kernel
+  spreads new connections over them. With one shared socket, whichever worker is in
+  accept() takes the connection, and keep-alive clients stay with it: in the HTTP benchmark
+  (8 keep-alive connections) one worker took all 8 in 3 of 8 runs while the other idled
+  (plain 100 req/s with worker CPU 0.6 s / 60.3 s; 281-289 req/s when both work). The
+  cost: a second server started on the same port by the same user shares it instead of
+  failing with "address in use".
 - limit_request_line 8190 (the maximum): a 500-character Vietnamese query is ~4.5 kB
   once percent-encoded, more than the 4094 default. Header count and size are capped.
 """
@@ -41,6 +48,7 @@ threads = int(os.environ.get("VNSEARCH_THREADS") or 4)
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
+reuse_port = True
 max_requests = 200000
 max_requests_jitter = 20000
 limit_request_line = 8190
