@@ -54,9 +54,9 @@ class PositionLists:
     phrase checks read, for their candidate documents only (`search.docsets`).
 
     The values are kept as one bytes buffer with offsets rather than a bytes object per
-    posting: that is 4x less memory (a bytes object costs 33 bytes before its content),
-    which decides whether a query mix's phrase terms fit in the cache budget, and the
-    size is known without walking the values."""
+    posting (33 bytes each before its content): half the memory on the benchmark mix,
+    which decides whether its phrase terms fit in the cache budget, and the size is
+    known without walking the values."""
 
     ids: np.ndarray  # int32, as Postings.ids
     data: bytes  # every posting's value (whoosh.formats.Positions encoding), concatenated
@@ -67,9 +67,6 @@ class PositionLists:
         bounds = np.zeros(len(values) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)), out=bounds[1:])
         return PositionLists(ids, b"".join(values), bounds)
-
-    def value(self, i: int) -> bytes:
-        return self.data[self.bounds[i]:self.bounds[i + 1]]
 
     def values_at(self, at: np.ndarray) -> list[bytes]:
         """The values of postings `at` (indexes into ids)."""
@@ -86,10 +83,9 @@ class PositionLists:
     @staticmethod
     def join(parts: list[tuple["PositionLists", int]]) -> "PositionLists":
         shifts = np.cumsum([0] + [len(p.data) for p, _ in parts[:-1]])
+        bounds = [np.zeros(1, dtype=np.int64)] + [p.bounds[1:] + shift for (p, _), shift in zip(parts, shifts)]
         return PositionLists(np.concatenate([p.ids + np.int32(off) for p, off in parts]),
-                             b"".join(p.data for p, _ in parts),
-                             np.concatenate([parts[0][0].bounds[:1]]
-                                            + [p.bounds[1:] + shift for (p, _), shift in zip(parts, shifts)]))
+                             b"".join(p.data for p, _ in parts), np.concatenate(bounds))
 
 
 NO_POSITIONS = PositionLists(np.empty(0, dtype=np.int32), b"", np.zeros(1, dtype=np.int64))
@@ -254,7 +250,8 @@ class PostingCache:
     written (deletions live beside them and are masked at query time), so after a commit
     only the new or merged segments are read again, as in Lucene's per-segment caches.
     Positions get their own budget (`positions_cache_mb`; a quarter of the postings' when
-    not given): large position lists must not evict the postings every query needs. Sizes and counters are the postings'."""
+    not given): large position lists must not evict the postings every query needs.
+    Sizes and counters are the postings'."""
 
     def __init__(self, max_bytes: int = 256 << 20, positions_bytes: int | None = None) -> None:
         self._postings = _SegmentLRU(max_bytes, _read_leaf)

@@ -609,6 +609,7 @@ def compile_query(parsed: ParsedQuery, ctx: QueryContext) -> CompiledQuery:
     out.exclude = _or(excl) if excl else None
     content = [s for s in slots if not s.stop] or slots
     optional = [s.match for s in slots if s.stop and content is not slots]
+    soft: wq.Query | None = None
     relaxed_soft: wq.Query | None = None
     question = not p.and_questions and _is_question(parsed.text, comp.restored)
     if slots:
@@ -620,23 +621,22 @@ def compile_query(parsed: ParsedQuery, ctx: QueryContext) -> CompiledQuery:
             soft = _or([s.match for s in content])
             if p.min_match > 0:
                 soft = wq.Or([s.match for s in content], minmatch=max(1, round(p.min_match * len(content))))
-        match_parts = hard_match + [soft]
-        scored_parts = hard_scored + [soft]
-    else:
-        match_parts, scored_parts = hard_match, hard_scored
+    match_parts = hard_match + ([soft] if soft is not None else [])
     if not match_parts:
         return out
     out.has_terms = True
     out.match = _and(match_parts)
-    extra = optional + boosters
-    if ctx.bigrams:
-        scored_parts = [_without_phrases(q) for q in scored_parts]
-        hard_scored = [_without_phrases(q) for q in hard_scored]
-        extra = [q for q in (_without_phrases(q) for q in extra) if q is not wq.NullQuery]
-    scored = _and(scored_parts)
-    out.scored = wq.AndMaybe(scored, _or(extra)) if extra else scored
+    # the scoring forms, strict and relaxed alike: positional phrases become bigram terms
+    scoring = _without_phrases if ctx.bigrams else (lambda q: q)
+    hard_scored = [scoring(q) for q in hard_scored]
+    extra = [q for q in map(scoring, optional + boosters) if q is not wq.NullQuery]
+
+    def ranked(soft_match: wq.Query | None) -> wq.Query:
+        scored = _and(hard_scored + ([scoring(soft_match)] if soft_match is not None else []))
+        return wq.AndMaybe(scored, _or(extra)) if extra else scored
+
+    out.scored = ranked(soft)
     if relaxed_soft is not None:
         out.relaxed = _and(hard_match + [relaxed_soft])
-        relaxed_scored = _and(hard_scored + [_without_phrases(relaxed_soft) if ctx.bigrams else relaxed_soft])
-        out.relaxed_scored = wq.AndMaybe(relaxed_scored, _or(extra)) if extra else relaxed_scored
+        out.relaxed_scored = ranked(relaxed_soft)
     return out

@@ -66,7 +66,7 @@ def test_read_positions_equals_whoosh_positions(tmp_path: Path) -> None:
                         expect_ids.append(d + offset)
                         expect_pos.append(list(poses))
             assert pl.ids.tolist() == expect_ids == read_postings(r, field, text).ids.tolist()
-            assert [decode(pl.value(i)) for i in range(len(pl))] == expect_pos
+            assert [decode(v) for v in pl.values_at(np.arange(len(pl)))] == expect_pos
         cache = PostingCache()
         assert cache.positions(r, "body", "học").data == read_positions(r, "body", "học").data
         assert cache.positions(r, "body", "học").ids.tolist() == read_positions(r, "body", "học").ids.tolist()
