@@ -10,6 +10,8 @@ segment, encode postings) -> this process: one Whoosh writer, one commit per bat
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import json
 import multiprocessing
@@ -81,9 +83,21 @@ def _prepare(item: Article | RecordError, max_body_chars: int) -> Prepared | Rec
 
 
 def _warm_up() -> None:
+    """Pool worker start: load the segmenter, then move everything loaded so far (models,
+    dictionaries) out of the garbage collector's view: its full collections, triggered by
+    the millions of short-lived objects analysis allocates, walk every tracked object, and
+    skipping the loaded ones made analysis ~25% cheaper (1,500 VNTC articles: 12.4 -> 9.2 s).
+
+    Workers also run at a lower priority than the process writing the index: that single
+    writer is the serial stage, and the workers use whatever CPU it leaves (12,000 VNTC
+    articles on 2 cores: 132 -> 122 s)."""
+    import gc
+
     from indexer.segment import get_segmenter
 
     get_segmenter()
+    gc.freeze()
+    os.nice(10)
 
 
 class _Analyser:
@@ -213,8 +227,23 @@ def index_articles(items: Iterable[Article | RecordError], index_path: Path,
     return stats
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch is inverted: the batch's postings are
+    millions of live containers, which each full collection would walk again (8,000 VNTC
+    articles in batches of 2,000: 32.7 s of CPU to add them with the collector, 12.7 s
+    without). Whatever cycles a batch leaves are collected after it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _write_batch(ix, docs: dict[str, dict[str, Any]], lock_timeout: float, stats: BuildStats) -> None:
-    with open_writer(ix, lock_timeout) as writer:
+    with _gc_paused(), open_writer(ix, lock_timeout) as writer:
         with ix.searcher() as searcher:  # the committed index: which ids exist already
             for doc_id, doc in docs.items():
                 existing = list(searcher.document_numbers(id=doc_id))

@@ -27,6 +27,7 @@ from whoosh.system import emptybytes
 from whoosh.util.numeric import byte_to_length
 
 from indexer import whoosh_mmap
+from indexer.inverter import MergeSource, TermPool, write_terms
 from indexer.schema import SCHEMA_VERSION, build_schema
 
 whoosh_mmap.install()
@@ -104,30 +105,73 @@ def open_or_create(path: Path) -> windex.Index:
 
 
 class _FlushLengths(W3PerDocReader):
-    """Per-document reader used while flushing a new segment: Whoosh asks it for the field
-    length of every posting (for block statistics); reading each field's length column
-    once into a list instead of one lookup per posting makes writing ~15% cheaper."""
+    """Per-document reader used while flushing a new segment: block statistics need the
+    field length of every posting, so each field's length column is read once into a list
+    (one column lookup per posting made writing ~15% more expensive)."""
 
     def __init__(self, storage, segment) -> None:
         super().__init__(storage, segment)
         self._lengths: dict[str, list[int] | None] = {}
 
-    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+    def length_list(self, fieldname: str) -> list[int] | None:
+        """Every document's length in `fieldname` (None: the field keeps no lengths)."""
         lengths = self._lengths.get(fieldname, emptybytes)
         if lengths is emptybytes:
             column = self._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
             lengths = None if column is None else [byte_to_length(b) for b in column]
             self._lengths[fieldname] = lengths
+        return lengths
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        lengths = self.length_list(fieldname)
         if lengths is None or docnum >= len(lengths):
             return default
         return lengths[docnum] or default
 
 
 class _Writer(SegmentWriter):
-    """Whoosh's segment writer with the flush-time length cache above."""
+    """Whoosh's segment writer, inverting and merging a posting list at a time
+    (`indexer.inverter`) instead of through its per-posting sorting pool; the files it
+    writes are the same."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.pool = TermPool()
+        self._merging: list[MergeSource] = []
 
     def per_document_reader(self):
         return _FlushLengths(self.storage, self.get_segment())
+
+    def add_reader(self, reader) -> None:
+        """Copy a segment's documents now; its postings are merged when the segment is
+        flushed (`SegmentWriter.add_reader` pushes each of them through the pool). The
+        merge reads through a reader of its own: Whoosh's merge policies close theirs as
+        soon as `add_reader` returns."""
+        from whoosh.reading import SegmentReader
+
+        self._check_state()
+        segment = reader.segment() if reader.is_atomic() else None
+        if segment is None:
+            raise TypeError("the index writer merges segments: add_reader needs a SegmentReader")
+        basedoc = self.docnum
+        names = set(self.schema.names()) | {n for n in reader.indexed_field_names() if n in self.schema}
+        docmap = self.write_per_doc(names, reader)
+        own = SegmentReader(self.storage, self.schema, segment)
+        self._merging.append(MergeSource.of(own, basedoc, docmap))
+        self._added = True
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        lengths = self.per_document_reader()
+        try:
+            write_terms(self.fieldwriter, self.schema, lengths.length_list, self.pool,
+                        self._merging, self.codec)
+            self.fieldwriter.close()
+        finally:
+            lengths.close()
+            for source in self._merging:
+                source.reader.close()
+            self._merging = []
 
 
 def _codec() -> W3Codec:

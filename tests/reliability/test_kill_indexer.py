@@ -102,12 +102,12 @@ elif point in ("toc-rename", "toc-renamed"):  # temp TOC complete / TOC in place
         return result
     FileStorage.rename_file = rename_file
 elif point == "merge":  # in the middle of merging older segments into the new one
-    orig_add_reader = wwriting.SegmentWriter.add_reader
+    orig_add_reader = store._Writer.add_reader  # the indexer's writer (its own add_reader)
     def add_reader(self, reader):
         if armed():
             die(point)
         return orig_add_reader(self, reader)
-    wwriting.SegmentWriter.add_reader = add_reader
+    store._Writer.add_reader = add_reader
 elif point == "assemble":  # building the compound segment file (parts deleted), no TOC yet
     orig_delete = FileStorage.delete_file
     def delete_file(self, name):
