@@ -19,7 +19,8 @@ from indexer.normalize import Normalized, fold, normalize
 from indexer.segment import Word, get_segmenter
 from indexer.tokens import Kind, RawToken, code_parts, split_tokens
 
-__all__ = ["Token", "Analysis", "analyze", "analyze_normalized", "syllable_terms", "word_term"]
+__all__ = ["Token", "Analysis", "IndexTerms", "analyze", "analyze_normalized", "index_terms",
+           "syllable_terms", "word_term"]
 
 
 @dataclass(slots=True)
@@ -91,6 +92,37 @@ def analyze_normalized(norm: Normalized, *, words: list[Word] | None = None) -> 
     out.folded = [Token(f[1], t.pos, t.start, t.end) for f, t in zip(forms, syllables)]
     out.bigrams = bigram_tokens(syllables)
     return out
+
+
+@dataclass(slots=True)
+class IndexTerms:
+    """The four streams' term texts, as indexing needs them: a syllable's or folded
+    syllable's position is its index in the list; words and bigrams are indexed without
+    positions. Same terms as `analyze` gives, without a Token object per occurrence."""
+
+    syllables: list[str]
+    words: list[str]
+    folded: list[str]
+    bigrams: list[str]
+
+
+def index_terms(text: str) -> IndexTerms:
+    """`analyze(text)`'s term texts (see IndexTerms), for the indexer's hot path."""
+    norm = normalize(text)
+    words = get_segmenter().words(norm.text)
+    syllable, number = Kind.SYLLABLE, Kind.NUMBER
+    word_terms: list[str] = []
+    append = word_terms.append
+    for word in words:
+        if word.kind is not syllable or len(word.parts) > 1:
+            append(word_term(word))
+            if word.kind is number and _THOUSANDS.fullmatch(word.text):
+                append(word.text.replace(".", ""))
+    get = _FORMS.get
+    forms = [get(p.text) or _forms(p.text) for w in words for p in w.parts]
+    syllables = [f[0] for f in forms]
+    return IndexTerms(syllables, word_terms, [f[1] for f in forms],
+                      [a + " " + b for a, b in zip(syllables, syllables[1:])])
 
 
 def bigram_tokens(syllables: list[Token]) -> list[Token]:

@@ -9,19 +9,20 @@ only has to append (`PreAnalyzed.index` yields them as they are).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from typing import Any, Iterable
+from collections import Counter
+from pickle import dumps as _dumps
+from typing import Any
 
 from whoosh import analysis as wanalysis
 from whoosh import fields, formats
 from whoosh.system import pack_uint
 
-from indexer.analysis import Analysis, Token, analyze
+from indexer.analysis import analyze, index_terms
 from indexer.record import Article
 
 __all__ = [
     "SCHEMA_VERSION", "TEXT_FIELDS", "STREAMS", "PreAnalyzed", "Postings", "build_schema",
-    "prepare", "field_name",
+    "prepare", "field_name", "encode_terms",
 ]
 
 SCHEMA_VERSION = 3
@@ -101,19 +102,30 @@ def build_schema() -> fields.Schema:
     return fields.Schema(**spec)
 
 
-def encode_stream(tokens: Iterable[Token], positions: bool) -> Postings:
-    """Group a term stream into Whoosh posting tuples (what Format.word_values would yield)."""
-    poses: dict[str, list[int]] = defaultdict(list)
-    for t in tokens:
-        poses[t.text].append(t.pos)
+_COUNTS = [pack_uint(n) for n in range(256)]  # the Frequency value of small counts
+
+
+def encode_terms(terms: list[str], positions: bool) -> Postings:
+    """Group a stream's terms (position = list index) into Whoosh posting tuples: what
+    `Format.word_values` would yield, with values encoded as `formats.Positions` and
+    `formats.Frequency` encode them (checked against them in tests/indexer/test_schema.py)."""
     out = Postings()
     if positions:
-        encode = formats.Positions().encode
+        poses: dict[str, list[int]] = {}
+        get = poses.get
+        for i, term in enumerate(terms):
+            plist = get(term)
+            if plist is None:
+                poses[term] = [i]
+            else:
+                plist.append(i)
         for term, plist in poses.items():
-            out.append((term.encode("utf-8"), len(plist), float(len(plist)), encode(plist)))
+            n = len(plist)
+            deltas = [b - a for a, b in zip([0, *plist], plist)] if n > 1 else plist
+            out.append((term.encode("utf-8"), n, float(n), pack_uint(n) + _dumps(deltas, 2)))
     else:
-        for term, plist in poses.items():
-            out.append((term.encode("utf-8"), len(plist), float(len(plist)), pack_uint(len(plist))))
+        for term, n in Counter(terms).items():
+            out.append((term.encode("utf-8"), n, float(n), _COUNTS[n] if n < 256 else pack_uint(n)))
     return out
 
 
@@ -133,7 +145,7 @@ def indexed_text(article: Article) -> str:
     return "\n".join(t for t in (article.title, article.summary, article.body) if t)
 
 
-def prepare(article: Article, analyses: dict[str, Analysis] | None = None) -> dict[str, Any]:
+def prepare(article: Article) -> dict[str, Any]:
     """Field values for `writer.add_document` / `update_document`, heavy work included."""
     doc: dict[str, Any] = {"id": article.id}
     for text_field in TEXT_FIELDS:
@@ -141,9 +153,9 @@ def prepare(article: Article, analyses: dict[str, Analysis] | None = None) -> di
         indexed = indexed_text(article) if text_field == "body" else text
         if not indexed:
             continue
-        analysis = analyses[text_field] if analyses else analyze(indexed)
+        terms = index_terms(indexed)
         for stream, (suffix, positions) in STREAMS.items():
-            doc[text_field + suffix] = encode_stream(getattr(analysis, stream), positions)
+            doc[text_field + suffix] = encode_terms(getattr(terms, stream), positions)
         doc["_stored_" + text_field] = text  # never the postings
     if article.categories:
         doc["category"] = ",".join(c.replace(",", " ") for c in article.categories)

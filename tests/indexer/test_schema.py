@@ -1,0 +1,65 @@
+"""Schema values: the indexer's fast term encoding equals Whoosh's encoding of `analyze`."""
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import islice
+from pathlib import Path
+
+import pytest
+from whoosh import formats
+from whoosh.system import pack_uint
+
+from indexer.analysis import Token, analyze, index_terms
+from indexer.record import Article
+from indexer.schema import STREAMS, Postings, encode_terms, indexed_text
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+DANTRI = SHARED / "unc-dantri-news"
+
+TEXTS = [
+    "",
+    "Chỉ thị số 03-CT/TW ngày 30/12/2014 của Ban Bí thư về học tập",
+    "Huyện ủy An Phú: 1.250.000 đồng, 541.000 bài; TP.HCM và Hà Nội",
+    "hoà hòa thuỷ thủy ủy uỷ Ủy ban học tập học tập học tập",
+    "Luật số 52/2014/QH13 " * 300,  # one term in hundreds of positions
+]
+
+
+def _reference(tokens: list[Token], positions: bool) -> Postings:
+    """What the indexer encoded before `encode_terms`: Token objects through Whoosh's formats."""
+    poses: dict[str, list[int]] = defaultdict(list)
+    for t in tokens:
+        poses[t.text].append(t.pos)
+    out = Postings()
+    encode = formats.Positions().encode
+    for term, plist in poses.items():
+        value = encode(plist) if positions else pack_uint(len(plist))
+        out.append((term.encode("utf-8"), len(plist), float(len(plist)), value))
+    return out
+
+
+def _check(text: str) -> None:
+    analysis, terms = analyze(text), index_terms(text)
+    for stream, (_, positions) in STREAMS.items():
+        assert encode_terms(getattr(terms, stream), positions) == _reference(getattr(analysis, stream), positions), stream
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_encode_terms_equals_whoosh_formats_on_analyze(text: str) -> None:
+    _check(text)
+
+
+@pytest.mark.skipif(not any(DANTRI.glob("corpus.jsonl*")), reason="shared data absent")
+def test_encode_terms_equals_whoosh_formats_on_news() -> None:
+    from indexer.sources.jsonl import read_jsonl
+
+    path = next(DANTRI.glob("corpus.jsonl*"))
+    articles = [a for a in islice(read_jsonl(path), 30) if isinstance(a, Article)]
+    assert len(articles) == 30
+    for article in articles:
+        _check(indexed_text(article))
+
+
+def test_counts_past_the_small_count_table() -> None:
+    postings = encode_terms(["a"] * 300 + ["b"], positions=False)
+    assert postings == [(b"a", 300, 300.0, pack_uint(300)), (b"b", 1, 1.0, pack_uint(1))]
