@@ -17,6 +17,9 @@ Here, with the same on-disk result:
   `whoosh.codec.whoosh3.W3PostingsWriter` would write (blocks, block info, term info, the
   ordered hash of terms); tests/indexer/test_inverter.py checks byte equality against
   Whoosh's own writer, so readers (Whoosh's and `search.postings`) are unaffected.
+
+Measured (docs/benchmarks.md, "Indexing"): 12,000 VNTC articles, same hour, writer CPU
+330 s with Whoosh's writer, 108 s with this one.
 """
 from __future__ import annotations
 
