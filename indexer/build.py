@@ -91,8 +91,6 @@ def _warm_up() -> None:
     Workers also run at a lower priority than the process writing the index: that single
     writer is the serial stage, and the workers use whatever CPU it leaves (12,000 VNTC
     articles on 2 cores: 132 -> 122 s)."""
-    import gc
-
     from indexer.segment import get_segmenter
 
     get_segmenter()

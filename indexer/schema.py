@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from pickle import dumps as _dumps
 from typing import Any
 
 from whoosh import analysis as wanalysis
@@ -102,15 +101,15 @@ def build_schema() -> fields.Schema:
     return fields.Schema(**spec)
 
 
-_COUNTS = [pack_uint(n) for n in range(256)]  # the Frequency value of small counts
+_POSITIONS = formats.Positions()
 
 
 def encode_terms(terms: list[str], positions: bool) -> Postings:
     """Group a stream's terms (position = list index) into Whoosh posting tuples: what
-    `Format.word_values` would yield, with values encoded as `formats.Positions` and
-    `formats.Frequency` encode them (checked against them in tests/indexer/test_schema.py)."""
+    `Format.word_values` would yield (checked in tests/indexer/test_schema.py)."""
     out = Postings()
     if positions:
+        encode = _POSITIONS.encode
         poses: dict[str, list[int]] = {}
         get = poses.get
         for i, term in enumerate(terms):
@@ -120,12 +119,10 @@ def encode_terms(terms: list[str], positions: bool) -> Postings:
             else:
                 plist.append(i)
         for term, plist in poses.items():
-            n = len(plist)
-            deltas = [b - a for a, b in zip([0, *plist], plist)] if n > 1 else plist
-            out.append((term.encode("utf-8"), n, float(n), pack_uint(n) + _dumps(deltas, 2)))
+            out.append((term.encode("utf-8"), len(plist), float(len(plist)), encode(plist)))
     else:
         for term, n in Counter(terms).items():
-            out.append((term.encode("utf-8"), n, float(n), _COUNTS[n] if n < 256 else pack_uint(n)))
+            out.append((term.encode("utf-8"), n, float(n), pack_uint(n)))
     return out
 
 

@@ -60,6 +60,6 @@ def test_encode_terms_equals_whoosh_formats_on_news() -> None:
         _check(indexed_text(article))
 
 
-def test_counts_past_the_small_count_table() -> None:
+def test_counts_above_one_byte() -> None:
     postings = encode_terms(["a"] * 300 + ["b"], positions=False)
     assert postings == [(b"a", 300, 300.0, pack_uint(300)), (b"b", 1, 1.0, pack_uint(1))]
