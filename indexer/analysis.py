@@ -20,7 +20,7 @@ from indexer.segment import Word, get_segmenter
 from indexer.tokens import Kind, RawToken, code_parts, split_tokens
 
 __all__ = ["Token", "Analysis", "IndexTerms", "analyze", "analyze_normalized", "index_terms",
-           "syllable_terms", "word_term"]
+           "syllable_terms", "term_forms", "word_term"]
 
 
 @dataclass(slots=True)
@@ -53,6 +53,11 @@ def _forms(syllable: str) -> tuple[str, str]:
     if len(_FORMS) < 200_000:
         _FORMS[syllable] = forms
     return forms
+
+
+def term_forms(text: str) -> tuple[str, str]:
+    """(lowercase, folded) term of a syllable or code, as every stream indexes it."""
+    return _FORMS.get(text) or _forms(text)
 
 
 def word_term(word: Word) -> str:

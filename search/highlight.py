@@ -1,25 +1,28 @@
 """Snippets and highlighted titles, with exact offsets into the stored original text.
 
-Marks come from the same syllable analysis as the index (`indexer.analysis.syllable_terms`,
-no CRF), so "Huyện uỷ" in a document is found for "huyen uy" and the mark covers exactly
-the original characters, whatever their normalization form. Everything from the document
-is escaped with `html.escape(quote=True)`; the only markup is our own <mark>...</mark>.
+Marks are the query's syllables and codes as the index sees them: `search.termfind` finds
+them in the normalized text (accents, tone placement, NFD and legacy encodings all map to
+one form) with one pattern of folded terms, equal to tokenising with
+`indexer.analysis.syllable_terms` (tested against it), and maps them back, so "Huyện uỷ" in
+a document is found for "huyen uy" and the mark covers exactly the original characters.
+Everything from the document is escaped with `html.escape(quote=True)`; the only markup is
+our own <mark>...</mark>.
 
-Documents can be long (a law of 500k characters): full tokenisation is bounded to
-`SCAN_CHARS`; beyond that, candidate positions are found with one regular expression over
-the accent-folded text (C speed), and only the chosen region is tokenised.
+Documents can be long (a law of 500k characters): exact matching is bounded to
+`SCAN_CHARS`; beyond that, candidate positions are found with the same pattern over the
+folded original text (C speed), and only the chosen region is matched exactly.
 """
 from __future__ import annotations
 
 import html
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from indexer.analysis import syllable_terms
+from indexer.analysis import term_forms
 from indexer.normalize import fold
 from search.query import HighlightTerms
+from search.termfind import TermFinder
 
 __all__ = ["Snippet", "Highlighter", "render", "SCAN_CHARS"]
 
@@ -68,26 +71,6 @@ def render(text: str, start: int, end: int, marks: Sequence[tuple[int, int]]) ->
     return "".join(out)
 
 
-def _variants() -> dict[str, str]:
-    """Folded letter -> regex class of every letter that folds to it (both cases)."""
-    groups: dict[str, set[str]] = {}
-    for cp in list(range(0x00C0, 0x0250)) + list(range(0x1E00, 0x1F00)):
-        ch = chr(cp)
-        base = fold(ch)
-        if base != ch and len(base) == 1 and base.isascii() and base.isalpha():
-            groups.setdefault(base.lower(), set()).update((ch, ch.lower(), ch.upper()))
-    return {b: "[" + b + b.upper() + "".join(sorted(c for c in v if len(c) == 1)) + "]"
-            for b, v in groups.items()}
-
-
-_VARIANTS = _variants()
-
-
-def _accent_pattern(folded_term: str) -> str:
-    """Regex matching `folded_term` with any diacritics on any letter (NFC text)."""
-    return "".join(_VARIANTS.get(c, re.escape(c)) for c in folded_term.lower())
-
-
 def _merge(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
     """Overlapping spans, and spans separated by plain spaces only, become one mark."""
     out: list[tuple[int, int]] = []
@@ -117,7 +100,6 @@ def _widen(text: str, lo: int, hi: int, limit: int) -> tuple[int, int]:
 class Highlighter:
     terms: HighlightTerms
     snippet_chars: int = 240
-    _regex: re.Pattern | None = field(default=None, init=False, repr=False)
     _phrase_keys: list[tuple[str, ...]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -127,12 +109,9 @@ class Highlighter:
         keys = {tuple(fold(w) for w in p) for p in t.phrases if len(p) > 1}
         self._phrase_keys = sorted(keys, key=len, reverse=True)
         self._bigrams = {k[i:i + 2] for k in keys for i in range(len(k) - 1)}
-        words = sorted({w for w in self._folded if w}, key=len, reverse=True)
-        if words:
-            self._regex = re.compile(
-                r"(?<!\w)(?:" + "|".join(_accent_pattern(w) for w in words) + r")(?!\w)",
-                re.IGNORECASE,
-            )
+        # stopwords are only marked inside phrases, so they are looked for only when a phrase
+        # can use them
+        self._finder = TermFinder(self._folded | {w for k in keys for w in k})
 
     @property
     def active(self) -> bool:
@@ -142,27 +121,29 @@ class Highlighter:
 
     def _matches(self, text: str, offset: int = 0) -> list[_Match]:
         """Query-term occurrences in `text` (offsets shifted by `offset`), phrase-marked."""
-        toks = syllable_terms(text)
+        occ = self._finder.find(text, offset)
         out: list[_Match] = []
         exact, folded = self._exact, self._folded
-        for term, fterm, s, e in toks:
-            if term in exact:
-                out.append(_Match(s + offset, e + offset, fterm, 1.0))
-            elif fterm in folded:
-                out.append(_Match(s + offset, e + offset, fterm, 0.6))
+        for o in occ:
+            if o.term in exact:
+                out.append(_Match(o.start, o.end, o.folded, 1.0))
+            elif o.folded in folded:
+                out.append(_Match(o.start, o.end, o.folded, 0.6))
         # a term found with its exact accents is not also marked in other accents
         exact_keys = {m.key for m in out if m.weight >= 1.0}
         out = [m for m in out if m.weight >= 1.0 or m.key not in exact_keys]
         if self._phrase_keys:
-            # syllables only (a code's whole token is followed by its parts): phrase runs
-            syl = [(f, s, e) for t, f, s, e in toks if t.isalnum()]
-            keys = [f for f, _, _ in syl]
+            # runs of syllables with no other syllable between them (a code's parts, not
+            # the code itself)
+            syl = [o for o in occ if o.syllable]
+            keys = [o.folded for o in syl]
             for phrase in self._phrase_keys:
                 n = len(phrase)
                 first = phrase[0]
                 for i in range(len(keys) - n + 1):
-                    if keys[i] == first and tuple(keys[i:i + n]) == phrase:
-                        out.append(_Match(syl[i][1] + offset, syl[i + n - 1][2] + offset,
+                    if (keys[i] == first and tuple(keys[i:i + n]) == phrase
+                            and all(o.joined for o in syl[i + 1:i + n])):
+                        out.append(_Match(syl[i].start, syl[i + n - 1].end,
                                           " ".join(phrase), 1.0, True))
         out.sort(key=lambda m: (m.start, -m.end))
         return out
@@ -269,14 +250,17 @@ class Highlighter:
         accent-insensitive regex over the original text picks the best window, and only the
         stretch a snippet frame around it can cover is tokenised (NFC text; other forms fall
         back to a bounded prefix)."""
-        if self._regex is None:
+        if not self._finder.active:
             return [], 0, 0
         if not unicodedata.is_normalized("NFC", text):
             return self._matches(text[:SCAN_CHARS]), 0, min(len(text), SCAN_CHARS)
         hits = []
-        for m in self._regex.finditer(text):
-            low = m.group().lower()
-            hits.append(_Match(m.start(), m.end(), fold(low), 1.0 if low in self._exact else 0.6))
+        folded, exact = self._folded, self._exact
+        for s, e in self._finder.scan(text):
+            low, key = term_forms(text[s:e])
+            if key not in folded:  # a stopword the pattern has for phrases
+                continue
+            hits.append(_Match(s, e, key, 1.0 if low in exact else 0.6))
             if len(hits) >= MAX_REGEX_HITS:
                 break
         if not hits:

@@ -1,0 +1,194 @@
+"""Find the query's syllables and codes in a stored text, with exact original offsets.
+
+The highlighter used to tokenise every text it marks with the indexing tokenizer
+(`indexer.analysis.syllable_terms`) and keep the tokens that are query terms, and to
+compile an accent-insensitive pattern per query (about 2.8 ms: a character class per
+letter). A query has a handful of terms, so here the text is folded and lowercased once
+(length-preserving, through a code-point table) and one pattern of plain folded terms
+finds them at C speed; only those few hits go through Python.
+
+Same answer as the tokenizer (tests/search/test_termfind.py checks it against
+`syllable_terms` on news articles and arbitrary text):
+- the text searched is `normalize(text).text` (NFC, canonical tone placement, legacy
+  encodings decoded), and offsets map back to the original through its span map;
+- a hit is a whole syllable: no letter or digit (or combining mark) on either side, as a
+  syllable token ends at anything that is not one ("_" included);
+- a hit that is a code ("03-CT/TW", "TP.HCM") also gives its alphanumeric parts, as a
+  code token does; a code of the query found inside a longer one ("9/2005" in
+  "14/9/2005") is one hit, where the tokenizer gave only the longer code's parts;
+- a hit's terms are `term_forms` of its text, the same (lowercase, folded) forms the
+  index gives it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from indexer.analysis import syllable_terms, term_forms
+from indexer.normalize import MARK_RANGES, fold, normalize
+
+__all__ = ["Occurrence", "TermFinder", "fold_lower"]
+
+_ALNUM = re.compile(r"[^\W_]")
+_MARK = re.compile(f"[{MARK_RANGES}]")
+_PART = re.compile(rf"[^\W_](?:[^\W_]|[{MARK_RANGES}])*")
+_TABLE_SIZE = 0x10000  # the Basic Multilingual Plane
+_MARK_HOLDER = "\ue000"  # a private-use character stands in for a combining mark
+
+
+def _mark_table() -> np.ndarray:
+    """Code point -> is a combining mark (Mn, Mc, Me), from `MARK_RANGES`; the last entry
+    (every code point past the table) is False."""
+    table = np.zeros(0xE1001, dtype=bool)
+    for lo, hi in re.findall(r"\\U([0-9a-f]{8})(?:-\\U([0-9a-f]{8}))?", MARK_RANGES):
+        table[int(lo, 16):int(hi or lo, 16) + 1] = True
+    table[-1] = False
+    table.setflags(write=False)
+    return table
+
+
+_IS_MARK = _mark_table()
+
+
+def _fold_lower_table() -> np.ndarray:
+    """BMP code point -> code point of `fold(c).lower()` where that is one character (so
+    the text keeps its length and every offset), a combining mark -> _MARK_HOLDER, else
+    itself. (`fold` changes only Latin letters below U+2000 and marks.)"""
+    table = np.arange(_TABLE_SIZE, dtype=np.uint32)
+    for cp in range(0x80, 0x2000):
+        f = fold(chr(cp)).lower()  # lower again: 'İ' stays (its lowercase is two characters)
+        if len(f) == 1:
+            table[cp] = ord(f)
+    table[_IS_MARK[:_TABLE_SIZE]] = ord(_MARK_HOLDER)
+    table.setflags(write=False)
+    return table
+
+
+_FOLD_LOWER = _fold_lower_table()
+
+
+def _fold(text: str) -> tuple[str, bool]:
+    """(fold_lower(text), whether the text has a combining mark or a private-use U+E000)."""
+    low = text.lower()
+    if len(low) != len(text):  # 'İ'.lower() is two characters: such letters stay as they are
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    if low.isascii():
+        return low, False
+    codes = np.frombuffer(low.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    if int(codes.max()) < _TABLE_SIZE:
+        out = _FOLD_LOWER[codes].tobytes().decode("utf-32-le", "surrogatepass")
+        return out, _MARK_HOLDER in out
+    has_mark = bool(_IS_MARK[np.minimum(codes, len(_IS_MARK) - 1)].any())
+    small = codes < _TABLE_SIZE
+    codes = codes.copy()
+    codes[small] = _FOLD_LOWER[codes[small]]
+    return codes.tobytes().decode("utf-32-le", "surrogatepass"), has_mark or _MARK_HOLDER in low
+
+
+def fold_lower(text: str) -> str:
+    """`text` lowercased and accent-folded character by character, same length:
+    'Huyện Uỷ' -> 'huyen uy' ('đ' -> 'd'); a combining mark becomes U+E000 (never a letter
+    to a pattern). A table lookup in numpy: str.translate with a dict costs about 120 ns
+    per character (68 ms for a 560k-character law)."""
+    return _fold(text)[0]
+
+
+def _compile(folded_terms: Iterable[str]) -> re.Pattern | None:
+    """One pattern for all terms over fold_lower'ed text, longest first (a code before its
+    own parts), shaped `[first chars](?<!alnum.)(?:(?<=t)erm1|...)(?!alnum)`: it starts
+    with a plain character class, so the regex engine skips positions that cannot start a
+    hit, and it has no per-letter accent classes, so compiling it is cheap."""
+    terms = sorted({fold_lower(t) for t in folded_terms if t}, key=lambda t: (-len(t), t))
+    if not terms:
+        return None
+    firsts = "".join(sorted({t[0] for t in terms}))
+    alts = [f"(?<={re.escape(t[0])}){re.escape(t[1:])}" for t in terms]
+    return re.compile(f"[{re.escape(firsts)}](?<![^\\W_].)(?:{'|'.join(alts)})(?![^\\W_])")
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """A syllable or code of the text that may be a query term, in original offsets."""
+
+    term: str  # lowercase, as indexed
+    folded: str
+    start: int
+    end: int
+    syllable: bool  # a syllable (alphanumeric): part of phrase runs; a whole code is not
+    joined: bool  # no other syllable between the previous occurrence and this one
+
+
+class TermFinder:
+    """The occurrences of a fixed set of (folded) terms in any text."""
+
+    def __init__(self, folded_terms: Iterable[str]) -> None:
+        self._terms = frozenset(fold_lower(t) for t in folded_terms if t)
+        self._regex = _compile(self._terms)
+
+    @property
+    def active(self) -> bool:
+        return self._regex is not None
+
+    def find(self, text: str, offset: int = 0) -> list[Occurrence]:
+        """Occurrences in `text` in order (a code, then its parts), offsets + `offset`."""
+        if self._regex is None or not text:
+            return []
+        norm = normalize(text)
+        t = norm.text
+        folded, has_mark = _fold(t)
+        if has_mark:  # a mark no letter absorbed ("b\u0308c"): syllables the pattern cannot
+            return self._find_by_tokens(text, offset)  # see
+        starts, ends = norm.starts, norm.ends
+        identity = starts is None or ends is None
+        out: list[Occurrence] = []
+        prev_end = -1
+        for s, e in self._spans(t, folded):
+            raw = t[s:e]
+            joined = prev_end >= 0 and _ALNUM.search(t, prev_end, s) is None
+            prev_end = e
+            pieces = [(raw, s, e)]
+            if not raw.isalnum():  # a code: its parts too, as the code token gives them
+                pieces += [(p.group(), s + p.start(), s + p.end()) for p in _PART.finditer(raw)]
+            for i, (piece, a, b) in enumerate(pieces):
+                low, folded = term_forms(piece)
+                if not identity:
+                    a, b = starts[a], ends[b - 1]
+                out.append(Occurrence(low, folded, a + offset, b + offset, piece.isalnum(),
+                                      joined if i <= 1 else True))
+        return out
+
+    def _find_by_tokens(self, text: str, offset: int) -> list[Occurrence]:
+        """`find` through the indexing tokenizer (texts with stray combining marks)."""
+        out: list[Occurrence] = []
+        terms = self._terms
+        index = -1  # syllable count so far
+        last = -2  # index of the last syllable kept
+        for term, folded, s, e in syllable_terms(text):
+            syllable = term.isalnum()
+            index += syllable
+            if folded in terms:
+                out.append(Occurrence(term, folded, s + offset, e + offset, syllable,
+                                      syllable and last == index - 1))
+                if syllable:
+                    last = index
+        return out
+
+    def scan(self, text: str) -> Iterator[tuple[int, int]]:
+        """[start, end) of every hit in `text` as it is (no normalization: for choosing a
+        window in a long NFC text; `find` on that window gives the exact occurrences)."""
+        if self._regex is None or not text:
+            return iter(())
+        return self._spans(text, fold_lower(text))
+
+    def _spans(self, t: str, folded: str) -> Iterator[tuple[int, int]]:
+        if len(folded) != len(t):  # cannot happen (the table is 1:1); never misalign
+            raise AssertionError("fold_lower changed the text's length")
+        n = len(t)
+        for m in self._regex.finditer(folded):
+            s, e = m.span()
+            if e < n and _MARK.match(t, e):  # the syllable goes on (a stray mark): not a hit
+                continue
+            yield s, e
