@@ -34,6 +34,8 @@ class SearchSettings:
     refresh_interval: float = 1.0
     posting_cache_mb: int = 256
     positions_cache_mb: int = 128
+    joined_cache_mb: int = 128
+    score_cache_mb: int = 256
     synonyms: Path = SYNONYMS
 
 

@@ -59,8 +59,8 @@ class DocSets:
             if fieldname not in self._searcher.schema:
                 found = self._none
             else:
-                p = self._postings.get(fieldname, text)
-                found = self._none if not len(p) else mask_of(p.ids, self._n) & self._live
+                ids = self._postings.ids(fieldname, text)
+                found = self._none if not len(ids) else mask_of(ids, self._n) & self._live
             self._memo[key] = found
         return found
 

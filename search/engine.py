@@ -104,7 +104,7 @@ class _Generation:
     """A searcher and its caches; closed when retired and no request uses it any more."""
 
     def __init__(self, real: Path, ix: windex.Index, ranking: RankingParams,
-                 postings: PostingCache) -> None:
+                 postings: PostingCache, settings: SearchSettings) -> None:
         self.real = real
         self.ix = ix
         self.searcher = ix.searcher(weighting=ranking.weighting())
@@ -120,10 +120,10 @@ class _Generation:
         self.version = f"{self.generation}-{digest}"
         n = self.reader.doc_count_all()
         self.live: Mask = mask_of(self.reader.all_doc_ids(), n)
-        self.postings = postings.view(self.reader)
+        self.postings = postings.view(self.reader, settings.joined_cache_mb << 20)
         self.vocab = Vocabulary(self.searcher)
         self.facets = FacetCache(self.searcher, self.live)
-        self.fast = FastRanker(self.searcher, self.postings)
+        self.fast = FastRanker(self.searcher, self.postings, settings.score_cache_mb << 20)
         self.refs = 0
         self.retired = False
         self._lock = threading.Lock()
@@ -262,7 +262,7 @@ class Engine:
             if not windex.exists_in(str(real)):
                 raise IndexUnavailable(f"no index in {path}")
             ix = windex.open_dir(str(real))
-            return _Generation(real, ix, self.ranking, self._postings)
+            return _Generation(real, ix, self.ranking, self._postings, self.settings)
         except IndexUnavailable:
             raise
         except Exception as e:  # corrupt or half-written index

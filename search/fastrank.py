@@ -22,7 +22,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.util.numeric import byte_to_length
 
 from search.docsets import Mask
-from search.postings import ReaderPostings
+from search.postings import ByteLRU, ReaderPostings
 from search.ranking import RankingParams
 
 __all__ = ["FastRanker", "flat_terms"]
@@ -53,9 +53,14 @@ def flat_terms(q: wq.Query) -> dict[tuple[str, str], float] | None:
 class FastRanker:
     """Per-generation caches (field lengths) and the ranking itself; thread-safe."""
 
-    def __init__(self, searcher, postings: ReaderPostings) -> None:  # noqa: ANN001 - whoosh Searcher
+    def __init__(self, searcher, postings: ReaderPostings,  # noqa: ANN001 - whoosh Searcher
+                 score_bytes: int = 0) -> None:
         self._searcher = searcher
         self._cache = postings
+        # per term, its BM25F contribution to each document of its postings: idf, field
+        # lengths and the parameters are fixed for a generation, so only the boost varies
+        # between queries (most of the arithmetic of a ranking, measured)
+        self._parts = ByteLRU(score_bytes) if score_bytes > 0 else None
         self._reader = searcher.reader()
         self._n = self._reader.doc_count_all()
         self._lock = threading.Lock()
@@ -84,6 +89,22 @@ class FastRanker:
                 self._lengths[field] = found
         return found
 
+    def _part(self, field: str, text: str, params: RankingParams) -> np.ndarray:
+        """BM25F of the term for each document of its postings (before the boost)."""
+        s = self._searcher
+        p = self._cache.get(field, text)
+        tf = p.tf.astype(np.float64)
+        if not s.schema[field].scorable:
+            return tf
+        k1 = params.K1
+        b = params.weighting()._field_B.get(field, params.B)  # noqa: SLF001
+        avg = s.avg_field_length(field) or 1.0
+        idf = s.idf(field, text)
+        lengths = self._field_lengths(field)[p.ids]
+        part = idf * (tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * lengths / avg))
+        part.setflags(write=False)
+        return part
+
     def rank(self, terms: dict[tuple[str, str], float], docs: Mask, limit: int,
              params: RankingParams) -> list[tuple[int, float]]:
         """The top `limit` of the documents in mask `docs` by summed BM25F of `terms`, ties
@@ -93,23 +114,16 @@ class FastRanker:
             return []
         s = self._searcher
         scores = np.zeros(self._n, dtype=np.float64)
-        weighting = params.weighting()
-        k1 = params.K1
         for (field, text), boost in terms.items():
             if not boost or field not in s.schema:
                 continue
-            p = self._cache.get(field, text)
-            if not len(p):
+            ids = self._cache.ids(field, text)
+            if not len(ids):
                 continue
-            ids, tf = p.ids, p.tf.astype(np.float64)
-            if s.schema[field].scorable:
-                b = weighting._field_B.get(field, params.B)  # noqa: SLF001
-                avg = s.avg_field_length(field) or 1.0
-                idf = s.idf(field, text)
-                lengths = self._field_lengths(field)[ids]
-                part = idf * (tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * lengths / avg))
+            if self._parts is None:
+                part = self._part(field, text, params)
             else:
-                part = tf
+                part = self._parts.get((params, field, text), lambda: self._part(field, text, params))
             scores[ids] += boost * part
         cand_scores = scores[cand]
         if len(cand) > limit:

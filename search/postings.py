@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 from whoosh.matching.wrappers import FilterMatcher
 
-__all__ = ["Postings", "PositionLists", "PostingCache", "ReaderPostings", "EMPTY", "read_postings",
+__all__ = ["ByteLRU", "Postings", "PositionLists", "PostingCache", "ReaderPostings", "EMPTY", "read_postings",
            "read_positions"]
 
 
@@ -204,23 +204,19 @@ def _segment_key(leaf) -> str | None:  # noqa: ANN001
         return None
 
 
-class _SegmentLRU:
-    """Per-segment results of one reader function, LRU-evicted by bytes; thread-safe."""
+class ByteLRU:
+    """Values that have an `nbytes`, least recently used evicted past a byte budget;
+    thread-safe (a value computed twice by racing threads is kept once)."""
 
-    def __init__(self, max_bytes: int, read) -> None:  # noqa: ANN001 - (leaf, field, text) -> result
+    def __init__(self, max_bytes: int) -> None:
         self._max = max_bytes
-        self._read = read
         self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[str, str, str], Postings | PositionLists] = OrderedDict()
+        self._items: OrderedDict = OrderedDict()
         self.nbytes = 0
         self.hits = 0
         self.misses = 0
 
-    def get(self, leaf, field: str, text: str):  # noqa: ANN001, ANN201
-        seg = _segment_key(leaf)
-        if seg is None:
-            return self._read(leaf, field, text)
-        key = (seg, field, text)
+    def get(self, key, compute):  # noqa: ANN001, ANN201 - any hashable key; () -> value
         with self._lock:
             found = self._items.get(key)
             if found is not None:
@@ -228,19 +224,34 @@ class _SegmentLRU:
                 self.hits += 1
                 return found
             self.misses += 1
-        found = self._read(leaf, field, text)
-        if found.nbytes <= self._max:
+        found = compute()
+        size = int(found.nbytes)
+        if size <= self._max:
             with self._lock:
                 if key not in self._items:
                     self._items[key] = found
-                    self.nbytes += found.nbytes
+                    self.nbytes += size
                     while self.nbytes > self._max and self._items:
                         _, old = self._items.popitem(last=False)
-                        self.nbytes -= old.nbytes
+                        self.nbytes -= int(old.nbytes)
         return found
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class _SegmentLRU(ByteLRU):
+    """Per-segment results of one reader function (leaf, field, text) -> result."""
+
+    def __init__(self, max_bytes: int, read) -> None:  # noqa: ANN001
+        super().__init__(max_bytes)
+        self._read = read
+
+    def get(self, leaf, field: str, text: str):  # noqa: ANN001, ANN201
+        seg = _segment_key(leaf)
+        if seg is None:
+            return self._read(leaf, field, text)
+        return super().get((seg, field, text), lambda: self._read(leaf, field, text))
 
 
 class PostingCache:
@@ -267,8 +278,8 @@ class PostingCache:
         return _combine([(self._positions.get(leaf, field, text), off) for leaf, off in reader.leaf_readers()],
                         NO_POSITIONS)
 
-    def view(self, reader) -> "ReaderPostings":  # noqa: ANN001
-        return ReaderPostings(self, reader)
+    def view(self, reader, joined_bytes: int = 0) -> "ReaderPostings":  # noqa: ANN001
+        return ReaderPostings(self, reader, joined_bytes)
 
     @property
     def hits(self) -> int:
@@ -286,15 +297,35 @@ class PostingCache:
         return len(self._postings)
 
 
-@dataclass(frozen=True)
-class ReaderPostings:
-    """The cache seen through one reader (one index generation): `get(field, text)`."""
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
 
-    cache: PostingCache
-    reader: object
+
+class ReaderPostings:
+    """The cache seen through one reader (one index generation): `get(field, text)`.
+
+    With several segments, a term's postings are the segments' lists joined: a concatenate
+    per term and query (about 0.5 ms of a query on the six-segment benchmark index). The
+    joined document numbers, all that matching and ranking read once scores are cached
+    (`search.fastrank`), are kept per generation in an LRU of `joined_bytes` (0: none);
+    with one segment they are the cached segment's own."""
+
+    def __init__(self, cache: PostingCache, reader, joined_bytes: int = 0) -> None:  # noqa: ANN001
+        self.cache = cache
+        self.reader = reader
+        several = len(reader.leaf_readers()) > 1
+        self._joined = ByteLRU(joined_bytes) if several and joined_bytes > 0 else None
 
     def get(self, field: str, text: str) -> Postings:
+        """The term's postings (document numbers and frequencies) over all segments."""
         return self.cache.get(self.reader, field, text)
+
+    def ids(self, field: str, text: str) -> np.ndarray:
+        """The term's document numbers over all segments (ascending; read-only)."""
+        if self._joined is None:
+            return self.get(field, text).ids
+        return self._joined.get((field, text), lambda: _read_only(self.get(field, text).ids))
 
     def positions(self, field: str, text: str) -> PositionLists:
         return self.cache.positions(self.reader, field, text)

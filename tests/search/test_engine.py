@@ -405,6 +405,12 @@ def test_top_n_equals_exhaustive_ranking(engine: Engine, q: str) -> None:
             whoosh_top = engine._rank_whoosh(s, comp.scored, mask, limit)  # noqa: SLF001
             assert [round(sc, 6) for _, sc in whoosh_top] == [round(sc, 6) for sc, _ in every[:limit]]
             assert gen.fast.rank(terms, mask, limit, engine.ranking) == fast_all[:limit]
+        # the per-generation score cache (on in the engine) changes nothing
+        from search.fastrank import FastRanker
+
+        uncached = FastRanker(s, gen.postings, score_bytes=0)
+        assert uncached.rank(terms, mask, len(docs), engine.ranking) == fast_all
+        assert gen.fast.rank(terms, mask, len(docs), engine.ranking) == fast_all
         if not any(x in q for x in ("UBND", "Việt Nam")):
             # no synonym group (an AND inside an OR): the term sums are Whoosh's scores
             whoosh_scores = {d: sc for sc, d in every}

@@ -9,7 +9,7 @@ from whoosh import index
 
 from indexer.record import Article
 from indexer.schema import build_schema, prepare
-from search.postings import PostingCache, read_positions, read_postings
+from search.postings import ByteLRU, PostingCache, read_positions, read_postings
 
 
 def _index(tmp_path: Path):  # noqa: ANN202
@@ -107,3 +107,52 @@ def test_cache_survives_a_commit_per_segment(tmp_path: Path) -> None:
         assert len(after) == len(before) + 1
         assert after.ids.tolist() == read_postings(s.reader(), "body", "bóng").ids.tolist()
     assert cache.misses == read_before + 1
+
+
+class _Sized:
+    def __init__(self, nbytes: int) -> None:
+        self.nbytes = nbytes
+
+
+def test_byte_lru_evicts_least_recent_and_skips_oversized() -> None:
+    lru = ByteLRU(100)
+    made: list[str] = []
+
+    def make(key: str, size: int):  # noqa: ANN202
+        return lambda: made.append(key) or _Sized(size)
+
+    a = lru.get("a", make("a", 40))
+    lru.get("b", make("b", 40))
+    assert lru.get("a", make("a", 40)) is a and lru.hits == 1  # "a" is now the most recent
+    lru.get("c", make("c", 40))  # over budget: "b", the least recently used, goes
+    assert lru.nbytes == 80 and len(lru) == 2
+    lru.get("a", make("a", 40))
+    lru.get("b", make("b", 40))
+    assert made == ["a", "b", "c", "b"]
+    lru.get("huge", make("huge", 101))  # larger than the budget: returned, never kept
+    assert len(lru) == 2 and lru.nbytes == 80 and lru.misses == 5 and lru.hits == 2
+
+
+def test_generation_view_keeps_joined_ids(tmp_path: Path) -> None:
+    ix = _index(tmp_path)
+    cache = PostingCache()
+    with ix.searcher() as s:
+        r = s.reader()
+        view = cache.view(r, joined_bytes=1 << 20)
+        first = view.ids("body", "học")
+        assert first.tolist() == read_postings(r, "body", "học").ids.tolist()
+        assert not first.flags.writeable
+        segment_reads = cache.misses + cache.hits
+        assert view.ids("body", "học") is first  # no second join, no segment lookups
+        assert cache.misses + cache.hits == segment_reads
+        assert view.get("body", "học").ids.tolist() == first.tolist()
+        plain = cache.view(r)  # no budget: joined on every call, equal
+        assert plain.ids("body", "học") is not first
+        assert plain.ids("body", "học").tolist() == first.tolist()
+    w = ix.writer()
+    w.commit(optimize=True)
+    with ix.searcher() as s:  # one segment: its cached list is the term's list, nothing to join
+        single = cache.view(s.reader(), joined_bytes=1 << 20)
+        assert single._joined is None  # noqa: SLF001
+        assert single.ids("body", "học") is single.ids("body", "học")
+        assert len(single.ids("body", "học")) == 899  # the optimize dropped deleted doc 7
