@@ -15,6 +15,7 @@ folded original text (C speed), and only the chosen region is matched exactly.
 from __future__ import annotations
 
 import html
+from collections import deque
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -149,34 +150,79 @@ class Highlighter:
         return out
 
     def _best_window(self, matches: list[_Match], length: int) -> tuple[int, int, float]:
-        """[start, end) of at most snippet_chars covering the best-scoring matches."""
+        """[start, end) of at most snippet_chars covering the best-scoring matches, and its
+        score: each distinct term once at its best weight, plus (at most 3.0) 0.75 per
+        phrase and 0.5 per adjacent pair of a query phrase; a tighter span wins a tie.
+
+        One pass with a sliding window (the window of each first match, as if scored
+        from scratch, in O(n)); weights count in twentieths so that sums are exact."""
         width = self.snippet_chars
-        best = (0, 0, -1.0)
-        j = 0
         n = len(matches)
+        if not n:
+            return (0, 0, -1.0)
+        units = [round(m.weight * 20) for m in matches]
+        # the pair bonus of each non-phrase match with the non-phrase match before it
+        prev_np = [-1] * n
+        next_np = [n] * n
+        pair = [0] * n
+        last = -1
+        bigrams = self._bigrams
+        for k, m in enumerate(matches):
+            if m.phrase:
+                continue
+            if last >= 0:
+                p = matches[last]
+                prev_np[k] = last
+                next_np[last] = k
+                if m.start - p.end <= 2 and (p.key, m.key) in bigrams:
+                    pair[k] = 10
+            last = k
+        per_key: dict[str, dict[int, int]] = {}  # key -> weight units -> count in window
+        best_of: dict[str, int] = {}
+        terms = 0  # sum of each key's best units in the window
+        bonus = 0  # phrase and pair units in the window
+        ends: deque[int] = deque()  # indexes of decreasing ends: the window's max end first
+        best = (0, 0, -1.0)
+        j = -1
         for i in range(n):
-            j = max(j, i)
-            while j + 1 < n and matches[j + 1].end - matches[i].start <= width:
+            # the window of i: i .. the last match ending within `width` of i's start
+            while j + 1 < n and (j + 1 == i or matches[j + 1].end - matches[i].start <= width):
                 j += 1
-            seen: dict[str, float] = {}
-            phrase_bonus = 0.0
-            prev: _Match | None = None
-            for m in matches[i:j + 1]:
+                m = matches[j]
                 if m.phrase:
-                    phrase_bonus += 0.75 * m.weight
+                    bonus += round(15 * m.weight)
                 else:
-                    if seen.get(m.key, 0.0) < m.weight:
-                        seen[m.key] = m.weight
-                    if (prev is not None and m.start - prev.end <= 2
-                            and (prev.key, m.key) in self._bigrams):
-                        phrase_bonus += 0.5
-                    prev = m
-            score_terms = sum(seen.values())
-            span = max(m.end for m in matches[i:j + 1]) - matches[i].start
-            # tighter clusters win ties
-            score = score_terms + min(phrase_bonus, 3.0) - span / (width * 100.0)
+                    counts = per_key.setdefault(m.key, {})
+                    counts[units[j]] = counts.get(units[j], 0) + 1
+                    if units[j] > best_of.get(m.key, 0):
+                        terms += units[j] - best_of.get(m.key, 0)
+                        best_of[m.key] = units[j]
+                    if prev_np[j] >= i:
+                        bonus += pair[j]
+                while ends and matches[ends[-1]].end <= m.end:
+                    ends.pop()
+                ends.append(j)
+            first = matches[i]
+            span_end = matches[ends[0]].end
+            score = (terms + min(bonus, 60)) / 20 - (span_end - first.start) / (width * 100.0)
             if score > best[2]:
-                best = (matches[i].start, max(m.end for m in matches[i:j + 1]), score)
+                best = (first.start, span_end, score)
+            # drop i before the next window
+            if first.phrase:
+                bonus -= round(15 * first.weight)
+            else:
+                counts = per_key[first.key]
+                counts[units[i]] -= 1
+                if not counts[units[i]]:
+                    del counts[units[i]]
+                top = max(counts) if counts else 0
+                terms += top - best_of[first.key]
+                best_of[first.key] = top
+                k = next_np[i]
+                if k <= j:  # its pair with i leaves the window
+                    bonus -= pair[k]
+            if ends and ends[0] == i:
+                ends.popleft()
         return best
 
     def _frame(self, text: str, first: int, last: int) -> tuple[int, int]:
