@@ -22,8 +22,7 @@ Same answer as the tokenizer (tests/search/test_termfind.py checks it against
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -109,8 +108,7 @@ def _compile(folded_terms: Iterable[str]) -> re.Pattern | None:
     return re.compile(f"[{re.escape(firsts)}](?<![^\\W_].)(?:{'|'.join(alts)})(?![^\\W_])")
 
 
-@dataclass(frozen=True, slots=True)
-class Occurrence:
+class Occurrence(NamedTuple):  # a tuple: made for every hit
     """A syllable or code of the text that may be a query term, in original offsets."""
 
     term: str  # lowercase, as indexed
@@ -181,14 +179,14 @@ class TermFinder:
         window in a long NFC text; `find` on that window gives the exact occurrences)."""
         if self._regex is None or not text:
             return iter(())
-        return self._spans(text, fold_lower(text))
+        folded, has_mark = _fold(text)
+        return self._spans(text, folded, has_mark)
 
-    def _spans(self, t: str, folded: str) -> Iterator[tuple[int, int]]:
+    def _spans(self, t: str, folded: str, has_mark: bool = False) -> Iterator[tuple[int, int]]:
         if len(folded) != len(t):  # cannot happen (the table is 1:1); never misalign
             raise AssertionError("fold_lower changed the text's length")
+        if not has_mark:
+            return (m.span() for m in self._regex.finditer(folded))
         n = len(t)
-        for m in self._regex.finditer(folded):
-            s, e = m.span()
-            if e < n and _MARK.match(t, e):  # the syllable goes on (a stray mark): not a hit
-                continue
-            yield s, e
+        return (m.span() for m in self._regex.finditer(folded)
+                if not (m.end() < n and _MARK.match(t, m.end())))  # a stray mark goes on
