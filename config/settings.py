@@ -36,6 +36,7 @@ class SearchSettings:
     positions_cache_mb: int = 128
     joined_cache_mb: int = 128
     score_cache_mb: int = 256
+    stored_cache_mb: int = 64
     synonyms: Path = SYNONYMS
 
 

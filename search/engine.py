@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import html
 import os
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -40,7 +41,7 @@ from search.docsets import DocSets, Mask, docnums, mask_of
 from search.errors import IndexUnavailable, InvalidRequest
 from search.facets import FACET_FIELDS, FacetCache, FacetValue
 from search.fastrank import FastRanker, flat_terms
-from search.postings import PostingCache
+from search.postings import ByteLRU, PostingCache
 from search.highlight import Highlighter
 from search.query import (
     CompiledQuery, HighlightTerms, QueryContext, compile_query, load_stopwords, parse,
@@ -124,6 +125,9 @@ class _Generation:
         self.vocab = Vocabulary(self.searcher)
         self.facets = FacetCache(self.searcher, self.live)
         self.fast = FastRanker(self.searcher, self.postings, settings.score_cache_mb << 20)
+        # stored fields of documents shown in results (decompressed and unpickled once;
+        # read-only: shared between requests)
+        self._stored = ByteLRU(settings.stored_cache_mb << 20, _stored_size)
         self.refs = 0
         self.retired = False
         self._lock = threading.Lock()
@@ -141,6 +145,10 @@ class _Generation:
                     self._searchers = {k: v for k, v in list(self._searchers.items())[:1]}
                 self._searchers[ranking] = s
         return s
+
+    def stored_fields(self, docnum: int) -> dict:
+        """A document's stored fields (cached: do not modify)."""
+        return self._stored.get(docnum, lambda: self.searcher.stored_fields(docnum))
 
     def text_fields(self) -> tuple[str, ...]:
         """Text fields with any content (an empty summary field costs matchers for nothing)."""
@@ -211,6 +219,11 @@ def _validate(req: SearchRequest, st: SearchSettings) -> None:
 
 def _as_date(value: dt.date) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _stored_size(fields: dict) -> int:
+    """About what a stored document takes in memory (its strings dominate)."""
+    return 400 + sum(sys.getsizeof(v) for v in fields.values())
 
 
 def _iso(value: Any) -> str | None:
@@ -476,7 +489,7 @@ class Engine:
                 ranked = [(d, 0.0) for d in self._by_date(gen, docs, limit, sort == "newest")]
             page = ranked[(req.page - 1) * req.per_page:limit]
             hl = Highlighter(comp.highlight if req.highlight else HighlightTerms(), st.snippet_chars)
-            hits = [self._hit(searcher.stored_fields(d), score, hl) for d, score in page]
+            hits = [self._hit(gen.stored_fields(d), score, hl) for d, score in page]
             facets: dict[str, list[FacetValue]] = {}
             if req.facets:
                 every = (allowed is None and match is None and comp.exclude is None)

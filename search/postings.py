@@ -205,11 +205,13 @@ def _segment_key(leaf) -> str | None:  # noqa: ANN001
 
 
 class ByteLRU:
-    """Values that have an `nbytes`, least recently used evicted past a byte budget;
-    thread-safe (a value computed twice by racing threads is kept once)."""
+    """Values of a known size in bytes (`sizeof`, by default their `nbytes`), least
+    recently used evicted past a byte budget; thread-safe (a value computed twice by racing
+    threads is kept once)."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, sizeof=None) -> None:  # noqa: ANN001 - (value) -> int
         self._max = max_bytes
+        self._sizeof = sizeof or (lambda v: int(v.nbytes))
         self._lock = threading.Lock()
         self._items: OrderedDict = OrderedDict()
         self.nbytes = 0
@@ -225,7 +227,7 @@ class ByteLRU:
                 return found
             self.misses += 1
         found = compute()
-        size = int(found.nbytes)
+        size = self._sizeof(found)
         if size <= self._max:
             with self._lock:
                 if key not in self._items:
@@ -233,7 +235,7 @@ class ByteLRU:
                     self.nbytes += size
                     while self.nbytes > self._max and self._items:
                         _, old = self._items.popitem(last=False)
-                        self.nbytes -= int(old.nbytes)
+                        self.nbytes -= self._sizeof(old)
         return found
 
     def __len__(self) -> int:

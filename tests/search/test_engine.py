@@ -416,3 +416,15 @@ def test_top_n_equals_exhaustive_ranking(engine: Engine, q: str) -> None:
             whoosh_scores = {d: sc for sc, d in every}
             for d, sc in fast_all:
                 assert sc == pytest.approx(whoosh_scores[d], rel=1e-6)
+
+
+def test_result_documents_come_from_the_generation_cache(engine: Engine) -> None:
+    first = engine.search(SearchRequest(q="học tập"))
+    with engine._use() as gen:  # noqa: SLF001
+        misses, hits = gen._stored.misses, gen._stored.hits  # noqa: SLF001
+        again = engine.search(SearchRequest(q="học tập"))
+        assert gen._stored.misses == misses and gen._stored.hits >= hits + len(again.hits)  # noqa: SLF001
+        doc = first.hits[0]
+        docnum = gen.searcher.document_number(id=doc.id)
+        assert gen.stored_fields(docnum) == gen.searcher.stored_fields(docnum)
+    assert [h.title_html for h in again.hits] == [h.title_html for h in first.hits]
