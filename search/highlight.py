@@ -15,8 +15,8 @@ folded original text (C speed), and only the chosen region is matched exactly.
 from __future__ import annotations
 
 import html
-from collections import deque
 import unicodedata
+from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 

@@ -151,10 +151,10 @@ class TermFinder:
             if not raw.isalnum():  # a code: its parts too, as the code token gives them
                 pieces += [(p.group(), s + p.start(), s + p.end()) for p in _PART.finditer(raw)]
             for i, (piece, a, b) in enumerate(pieces):
-                low, folded = term_forms(piece)
+                low, key = term_forms(piece)
                 if not identity:
                     a, b = starts[a], ends[b - 1]
-                out.append(Occurrence(low, folded, a + offset, b + offset, piece.isalnum(),
+                out.append(Occurrence(low, key, a + offset, b + offset, piece.isalnum(),
                                       joined if i <= 1 else True))
         return out
 
