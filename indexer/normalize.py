@@ -37,8 +37,8 @@ class Normalized:
         return self.starts[start], self.ends[end - 1]
 
 
-def _mark_ranges() -> str:
-    """The combining marks (Mn, Mc, Me) as regex class ranges: '\\U00000300-\\U0000036f...'.
+def _mark_spans() -> tuple[tuple[int, int], ...]:
+    """The combining marks (Mn, Mc, Me) as inclusive code point ranges.
 
     Marks matter twice: NFC composes them with the letter before (see _CLUSTER), and the
     ones NFC leaves (stray or doubled diacritics, letters with no precomposed form) belong
@@ -52,12 +52,14 @@ def _mark_ranges() -> str:
             if is_mark and first is None:
                 first = cp
             elif not is_mark and first is not None:
-                out.append(f"\\U{first:08x}-\\U{cp - 1:08x}" if cp - 1 > first else f"\\U{first:08x}")
+                out.append((first, cp - 1))
                 first = None
-    return "".join(out)
+    return tuple(out)
 
 
-MARK_RANGES = _mark_ranges()
+MARK_SPANS = _mark_spans()
+# the same as regex class ranges: '\U00000300-\U0000036f...'
+MARK_RANGES = "".join(f"\\U{a:08x}-\\U{b:08x}" if b > a else f"\\U{a:08x}" for a, b in MARK_SPANS)
 
 
 # --- length-preserving rules -------------------------------------------------------------

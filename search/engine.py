@@ -41,7 +41,8 @@ from search.docsets import DocSets, Mask, docnums, mask_of
 from search.errors import IndexUnavailable, InvalidRequest
 from search.facets import FACET_FIELDS, FacetCache, FacetValue
 from search.fastrank import FastRanker, flat_terms
-from search.postings import ByteLRU, PostingCache
+from search.lru import ByteLRU
+from search.postings import PostingCache
 from search.highlight import Highlighter
 from search.query import (
     CompiledQuery, HighlightTerms, QueryContext, compile_query, load_stopwords, parse,

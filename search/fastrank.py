@@ -22,7 +22,8 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.util.numeric import byte_to_length
 
 from search.docsets import Mask
-from search.postings import ByteLRU, ReaderPostings
+from search.lru import ByteLRU
+from search.postings import ReaderPostings
 from search.ranking import RankingParams
 
 __all__ = ["FastRanker", "flat_terms"]

@@ -291,10 +291,10 @@ class Highlighter:
         return Snippet(start, end, marks, render(text, start, end, marks), score)
 
     def _matches_long(self, text: str) -> tuple[list[_Match], int, int]:
-        """Matches of a long text, and the [lo, hi) they were found in: an
-        accent-insensitive regex over the original text picks the best window, and only the
-        stretch a snippet frame around it can cover is tokenised (NFC text; other forms fall
-        back to a bounded prefix)."""
+        """Matches of a long text, and the [lo, hi) they were found in: the term pattern over
+        the folded original text (`TermFinder.scan`) picks the best window, and only the
+        stretch a snippet frame around it can cover is matched exactly (NFC text; other
+        forms fall back to a bounded prefix)."""
         if not self._finder.active:
             return [], 0, 0
         if not unicodedata.is_normalized("NFC", text):

@@ -11,8 +11,6 @@ counts and filters vectorised operations.
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pickle import loads
 from typing import Sequence
@@ -20,7 +18,9 @@ from typing import Sequence
 import numpy as np
 from whoosh.matching.wrappers import FilterMatcher
 
-__all__ = ["ByteLRU", "Postings", "PositionLists", "PostingCache", "ReaderPostings", "EMPTY", "read_postings",
+from search.lru import ByteLRU
+
+__all__ = ["Postings", "PositionLists", "PostingCache", "ReaderPostings", "EMPTY", "read_postings",
            "read_positions"]
 
 
@@ -204,44 +204,6 @@ def _segment_key(leaf) -> str | None:  # noqa: ANN001
         return None
 
 
-class ByteLRU:
-    """Values of a known size in bytes (`sizeof`, by default their `nbytes`), least
-    recently used evicted past a byte budget; thread-safe (a value computed twice by racing
-    threads is kept once)."""
-
-    def __init__(self, max_bytes: int, sizeof=None) -> None:  # noqa: ANN001 - (value) -> int
-        self._max = max_bytes
-        self._sizeof = sizeof or (lambda v: int(v.nbytes))
-        self._lock = threading.Lock()
-        self._items: OrderedDict = OrderedDict()
-        self.nbytes = 0
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key, compute):  # noqa: ANN001, ANN201 - any hashable key; () -> value
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return found
-            self.misses += 1
-        found = compute()
-        size = self._sizeof(found)
-        if size <= self._max:
-            with self._lock:
-                if key not in self._items:
-                    self._items[key] = found
-                    self.nbytes += size
-                    while self.nbytes > self._max and self._items:
-                        _, old = self._items.popitem(last=False)
-                        self.nbytes -= self._sizeof(old)
-        return found
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
 class _SegmentLRU(ByteLRU):
     """Per-segment results of one reader function (leaf, field, text) -> result."""
 
@@ -324,7 +286,7 @@ class ReaderPostings:
         return self.cache.get(self.reader, field, text)
 
     def ids(self, field: str, text: str) -> np.ndarray:
-        """The term's document numbers over all segments (ascending; read-only)."""
+        """The term's document numbers over all segments (ascending; never modify)."""
         if self._joined is None:
             return self.get(field, text).ids
         return self._joined.get((field, text), lambda: _read_only(self.get(field, text).ids))

@@ -27,24 +27,22 @@ from typing import Iterable, Iterator, NamedTuple
 import numpy as np
 
 from indexer.analysis import syllable_terms, term_forms
-from indexer.normalize import MARK_RANGES, fold, normalize
+from indexer.normalize import MARK_SPANS, fold, normalize
+from indexer.tokens import Kind, RawToken, code_parts
 
 __all__ = ["Occurrence", "TermFinder", "fold_lower"]
 
 _ALNUM = re.compile(r"[^\W_]")
-_MARK = re.compile(f"[{MARK_RANGES}]")
-_PART = re.compile(rf"[^\W_](?:[^\W_]|[{MARK_RANGES}])*")
 _TABLE_SIZE = 0x10000  # the Basic Multilingual Plane
 _MARK_HOLDER = "\ue000"  # a private-use character stands in for a combining mark
 
 
 def _mark_table() -> np.ndarray:
-    """Code point -> is a combining mark (Mn, Mc, Me), from `MARK_RANGES`; the last entry
+    """Code point -> is a combining mark (Mn, Mc, Me), from `MARK_SPANS`; the last entry
     (every code point past the table) is False."""
-    table = np.zeros(0xE1001, dtype=bool)
-    for lo, hi in re.findall(r"\\U([0-9a-f]{8})(?:-\\U([0-9a-f]{8}))?", MARK_RANGES):
-        table[int(lo, 16):int(hi or lo, 16) + 1] = True
-    table[-1] = False
+    table = np.zeros(MARK_SPANS[-1][1] + 2, dtype=bool)
+    for lo, hi in MARK_SPANS:
+        table[lo:hi + 1] = True
     table.setflags(write=False)
     return table
 
@@ -95,12 +93,16 @@ def fold_lower(text: str) -> str:
     return _fold(text)[0]
 
 
+def _is_mark(ch: str) -> bool:
+    return bool(_IS_MARK[min(ord(ch), len(_IS_MARK) - 1)])
+
+
 def _compile(folded_terms: Iterable[str]) -> re.Pattern | None:
-    """One pattern for all terms over fold_lower'ed text, longest first (a code before its
-    own parts), shaped `[first chars](?<!alnum.)(?:(?<=t)erm1|...)(?!alnum)`: it starts
+    """One pattern for all (fold_lower'ed) terms over fold_lower'ed text, longest first (a
+    code before its own parts), shaped `[first chars](?<!alnum.)(?:(?<=t)erm1|...)(?!alnum)`: it starts
     with a plain character class, so the regex engine skips positions that cannot start a
     hit, and it has no per-letter accent classes, so compiling it is cheap."""
-    terms = sorted({fold_lower(t) for t in folded_terms if t}, key=lambda t: (-len(t), t))
+    terms = sorted(folded_terms, key=lambda t: (-len(t), t))
     if not terms:
         return None
     firsts = "".join(sorted({t[0] for t in terms}))
@@ -149,7 +151,7 @@ class TermFinder:
             prev_end = e
             pieces = [(raw, s, e)]
             if not raw.isalnum():  # a code: its parts too, as the code token gives them
-                pieces += [(p.group(), s + p.start(), s + p.end()) for p in _PART.finditer(raw)]
+                pieces += [(p.text, p.start, p.end) for p in code_parts(RawToken(raw, s, e, Kind.CODE))]
             for i, (piece, a, b) in enumerate(pieces):
                 low, key = term_forms(piece)
                 if not identity:
@@ -189,4 +191,4 @@ class TermFinder:
             return (m.span() for m in self._regex.finditer(folded))
         n = len(t)
         return (m.span() for m in self._regex.finditer(folded)
-                if not (m.end() < n and _MARK.match(t, m.end())))  # a stray mark goes on
+                if not (m.end() < n and _is_mark(t[m.end()])))  # a stray mark goes on
