@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
 from indexer.analysis import term_forms
-from indexer.normalize import fold
+from indexer.normalize import fold, normalize_text
 from search.query import HighlightTerms
 from search.termfind import TermFinder
 
@@ -112,6 +112,7 @@ class Highlighter:
         # stopwords are only marked inside phrases, so they are looked for only when a phrase
         # can use them
         self._finder = TermFinder(self._folded | {w for k in keys for w in k})
+        self._kinds: dict[str, tuple[str, float]] = {}  # explicit cache, see `_kind`
 
     @property
     def active(self) -> bool:
@@ -292,22 +293,23 @@ class Highlighter:
 
     def _matches_long(self, text: str) -> tuple[list[_Match], int, int]:
         """Matches of a long text, and the [lo, hi) they were found in: the term pattern over
-        the folded original text (`TermFinder.scan`) picks the best window, and only the
-        stretch a snippet frame around it can cover is matched exactly (NFC text; other
-        forms fall back to a bounded prefix)."""
+        the folded original text (`TermFinder.scan`), each hit weighed on its normalized
+        form (`_kind`), picks the best window, and only the stretch a snippet frame around
+        it can cover is matched exactly (NFC text; other forms fall back to a bounded
+        prefix)."""
         if not self._finder.active:
             return [], 0, 0
         if not unicodedata.is_normalized("NFC", text):
             return self._matches(text[:SCAN_CHARS]), 0, min(len(text), SCAN_CHARS)
         hits = []
-        folded, exact = self._folded, self._exact
+        kinds = self._kinds
         for s, e in self._finder.scan(text):
-            low, key = term_forms(text[s:e])
-            if key not in folded:  # a stopword the pattern has for phrases
-                continue
-            hits.append(_Match(s, e, key, 1.0 if low in exact else 0.6))
-            if len(hits) >= MAX_REGEX_HITS:
-                break
+            raw = text[s:e]
+            kind = kinds.get(raw) or self._kind(raw)
+            if kind[1]:  # not a stopword the pattern has for phrases
+                hits.append(_Match(s, e, kind[0], kind[1]))
+                if len(hits) >= MAX_REGEX_HITS:
+                    break
         if not hits:
             return [], 0, 0
         first, last, _ = self._best_window(hits, len(text))
@@ -316,6 +318,15 @@ class Highlighter:
         width = self.snippet_chars
         lo, hi = _widen(text, first - width // 4, max(last, first + width), width)
         return self._matches(text[lo:hi], lo), lo, hi
+
+    def _kind(self, raw: str) -> tuple[str, float]:
+        """(folded key, weight) of a scanned hit, as `_matches` would weigh it (0.0: not
+        a term of its own); remembered per query (`_kinds`)."""
+        low, key = term_forms(normalize_text(raw))
+        kind = (key, 1.0 if low in self._exact else 0.6 if key in self._folded else 0.0)
+        if len(self._kinds) < 4096:
+            self._kinds[raw] = kind
+        return kind
 
     def mark_all(self, text: str) -> str:
         """The whole text (a title) escaped, every query-term occurrence marked."""

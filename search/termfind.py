@@ -10,7 +10,11 @@ finds them at C speed; only those few hits go through Python.
 Same answer as the tokenizer (tests/search/test_termfind.py checks it against
 `syllable_terms` on news articles and arbitrary text):
 - the text searched is `normalize(text).text` (NFC, canonical tone placement, legacy
-  encodings decoded), and offsets map back to the original through its span map;
+  encodings decoded), and offsets map back to the original through its span map; a text
+  whose normalization keeps every offset (most stored text: NFC, no entities) is searched
+  as it is, its folded copy with normalize's one-to-one rules, and each hit is normalized
+  on its own (tone placement and those rules never look past a syllable's letters), which
+  saves normalizing the whole text;
 - a hit is a whole syllable: no letter or digit (or combining mark) on either side, as a
   syllable token ends at anything that is not one ("_" included);
 - a hit that is a code ("03-CT/TW", "TP.HCM") also gives its alphanumeric parts, as a
@@ -22,18 +26,18 @@ Same answer as the tokenizer (tests/search/test_termfind.py checks it against
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, NamedTuple
+import sys
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
 from indexer.analysis import syllable_terms, term_forms
-from indexer.normalize import MARK_SPANS, fold, normalize
+from indexer.normalize import MARK_SPANS, ONE_FOR_ONE, fold, length_preserving, normalize, normalize_text
 from indexer.tokens import Kind, RawToken, code_parts
 
 __all__ = ["Occurrence", "TermFinder", "fold_lower"]
 
 _ALNUM = re.compile(r"[^\W_]")
-_TABLE_SIZE = 0x10000  # the Basic Multilingual Plane
 _MARK_HOLDER = "\ue000"  # a private-use character stands in for a combining mark
 
 
@@ -51,15 +55,20 @@ _IS_MARK = _mark_table()
 
 
 def _fold_lower_table() -> np.ndarray:
-    """BMP code point -> code point of `fold(c).lower()` where that is one character (so
-    the text keeps its length and every offset), a combining mark -> _MARK_HOLDER, else
-    itself. (`fold` changes only Latin letters below U+2000 and marks.)"""
-    table = np.arange(_TABLE_SIZE, dtype=np.uint32)
+    """Code point -> code point of `fold(c).lower()` where that is one character (so the
+    text keeps its length and every offset), a combining mark -> _MARK_HOLDER, the
+    non-ASCII one-to-one rules of `normalize` (dashes, quotes, spaces) applied, else itself.
+    All of Unicode (4.4 MB), so that a lookup needs no range check. (`fold` changes only
+    Latin letters below U+2000 and marks.)"""
+    table = np.arange(sys.maxunicode + 1, dtype=np.uint32)
     for cp in range(0x80, 0x2000):
         f = fold(chr(cp)).lower()  # lower again: 'İ' stays (its lowercase is two characters)
         if len(f) == 1:
             table[cp] = ord(f)
-    table[_IS_MARK[:_TABLE_SIZE]] = ord(_MARK_HOLDER)
+    for ch, to in ONE_FOR_ONE.items():
+        if not ch.isascii():  # (ASCII ones turn blanks into spaces: never part of a hit)
+            table[ord(ch)] = ord(to)
+    table[:len(_IS_MARK) - 1][_IS_MARK[:-1]] = ord(_MARK_HOLDER)
     table.setflags(write=False)
     return table
 
@@ -75,14 +84,8 @@ def _fold(text: str) -> tuple[str, bool]:
     if low.isascii():
         return low, False
     codes = np.frombuffer(low.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    if int(codes.max()) < _TABLE_SIZE:
-        out = _FOLD_LOWER[codes].tobytes().decode("utf-32-le", "surrogatepass")
-        return out, _MARK_HOLDER in out
-    has_mark = bool(_IS_MARK[np.minimum(codes, len(_IS_MARK) - 1)].any())
-    small = codes < _TABLE_SIZE
-    codes = codes.copy()
-    codes[small] = _FOLD_LOWER[codes[small]]
-    return codes.tobytes().decode("utf-32-le", "surrogatepass"), has_mark or _MARK_HOLDER in low
+    out = _FOLD_LOWER.take(codes).tobytes().decode("utf-32-le", "surrogatepass")
+    return out, _MARK_HOLDER in out
 
 
 def fold_lower(text: str) -> str:
@@ -121,12 +124,18 @@ class Occurrence(NamedTuple):  # a tuple: made for every hit
     joined: bool  # no other syllable between the previous occurrence and this one
 
 
+_Piece = tuple[str, str, int, int, bool, bool]  # lower, folded, start, end, syllable, inherits joined
+
+
 class TermFinder:
     """The occurrences of a fixed set of (folded) terms in any text."""
 
     def __init__(self, folded_terms: Iterable[str]) -> None:
         self._terms = frozenset(fold_lower(t) for t in folded_terms if t)
         self._regex = _compile(self._terms)
+        # explicit cache, per finder (one query): a hit's text -> its pieces; the hits of a
+        # query are a few spellings of its terms, so most hits are a dictionary lookup
+        self._pieces: dict[str, tuple[_Piece, ...]] = {}
 
     @property
     def active(self) -> bool:
@@ -136,28 +145,58 @@ class TermFinder:
         """Occurrences in `text` in order (a code, then its parts), offsets + `offset`."""
         if self._regex is None or not text:
             return []
+        if length_preserving(text):  # the usual case: no need to normalize all of it
+            folded, has_mark = _fold(text)
+            if not has_mark:
+                return self._occurrences(text, folded, None, None, offset)
         norm = normalize(text)
         t = norm.text
         folded, has_mark = _fold(t)
         if has_mark:  # a mark no letter absorbed ("b\u0308c"): syllables the pattern cannot
             return self._find_by_tokens(text, offset)  # see
-        starts, ends = norm.starts, norm.ends
+        return self._occurrences(t, folded, norm.starts, norm.ends, offset)
+
+    def _occurrences(self, t: str, folded: str, starts: Sequence[int] | None,
+                     ends: Sequence[int] | None, offset: int) -> list[Occurrence]:
+        """The hits of the pattern in `folded` (fold_lower of `t`); `t` is the normalized
+        text, or a text whose normalization keeps every offset (then each hit is normalized
+        on its own: tone placement and the one-to-one rules look no further than a
+        syllable's own letters). starts/ends map `t` back to the original (None: same)."""
+        if len(folded) != len(t):  # cannot happen (the table is 1:1); never misalign
+            raise AssertionError("fold_lower changed the text's length")
         identity = starts is None or ends is None
         out: list[Occurrence] = []
+        append = out.append
+        memo = self._pieces
+        alnum = _ALNUM.search
         prev_end = -1
-        for s, e in self._spans(t, folded):
+        for m in self._regex.finditer(folded):
+            s, e = m.span()
             raw = t[s:e]
-            joined = prev_end >= 0 and _ALNUM.search(t, prev_end, s) is None
+            pieces = memo.get(raw) or self._split(raw)
+            # joined: only spaces (the usual case) or nothing alphanumeric since the last hit
+            joined = prev_end >= 0 and (t[prev_end:s].isspace() or alnum(t, prev_end, s) is None)
             prev_end = e
-            pieces = [(raw, s, e)]
-            if not raw.isalnum():  # a code: its parts too, as the code token gives them
-                pieces += [(p.text, p.start, p.end) for p in code_parts(RawToken(raw, s, e, Kind.CODE))]
-            for i, (piece, a, b) in enumerate(pieces):
-                low, key = term_forms(piece)
+            for low, key, a, b, syllable, inherits in pieces:
+                a, b = s + a, s + b
                 if not identity:
                     a, b = starts[a], ends[b - 1]
-                out.append(Occurrence(low, key, a + offset, b + offset, piece.isalnum(),
-                                      joined if i <= 1 else True))
+                append(Occurrence(low, key, a + offset, b + offset, syllable,
+                                  joined if inherits else True))
+        return out
+
+    def _split(self, raw: str) -> tuple[_Piece, ...]:
+        """A hit's pieces: itself (normalized), and a code's alphanumeric parts as the code
+        token gives them; offsets relative to the hit."""
+        key = raw
+        raw = normalize_text(raw)  # of a normalized hit: itself; of a length-preserving text's hit: the same length
+        pieces = [(raw, 0, len(raw))]
+        if not raw.isalnum():
+            pieces += [(p.text, p.start, p.end) for p in code_parts(RawToken(raw, 0, len(raw), Kind.CODE))]
+        out = tuple((*term_forms(piece), a, b, piece.isalnum(), i <= 1)
+                    for i, (piece, a, b) in enumerate(pieces))
+        if len(self._pieces) < 4096:
+            self._pieces[key] = out
         return out
 
     def _find_by_tokens(self, text: str, offset: int) -> list[Occurrence]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.normalize import Normalized, canonical_tones, fold, normalize, normalize_text
+from indexer.normalize import Normalized, canonical_tones, fold, length_preserving, normalize, normalize_text
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 DATA = SHARED / "data"
@@ -222,6 +222,17 @@ def test_identity_map_for_length_preserving_input() -> None:
     norm = normalize("Huyện uỷ An Phú")
     assert norm.starts is None and norm.ends is None
     assert norm.span(6, 8) == (6, 8)
+
+
+@pytest.mark.parametrize("text", [
+    "Huyện uỷ An Phú", "03–CT/TW “hoà”\u00a0x", "", "a & b", "AT&T;", "&amp;", "x&#768;",
+    "a\u200bb", "ngh\u00adi", unicodedata.normalize("NFD", "Huyện"), "\ufeffđầu",
+])
+def test_length_preserving_says_whether_normalize_keeps_offsets(text: str) -> None:
+    norm = normalize(text)
+    assert length_preserving(text) == (norm.starts is None)
+    if length_preserving(text):
+        assert len(norm.text) == len(text)
 
 
 def test_empty_span_maps_to_a_position() -> None:

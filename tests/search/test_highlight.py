@@ -57,6 +57,18 @@ def test_tone_placement_and_nfd_in_document() -> None:
     assert unicodedata.normalize("NFC", inner[1]) == "Huyện ủy"
 
 
+def test_long_text_prefers_exact_accents_in_any_tone_placement() -> None:
+    # a long text (past 4 snippet widths) picks its window from a scan of the raw text,
+    # each hit normalized: "hoà bình" (new placement) is the query's exact "hòa bình", so
+    # it beats "hoa bình" before it (when scanned hits were not normalized, both weighed
+    # the same and the first won)
+    filler = "Một đoạn văn không liên quan đến câu hỏi. " * 15
+    text = "Nói về hoa bình ở đây. " + filler + "Bàn về hoà bình ở đây. " + filler
+    snip = hl("hòa bình").snippet(text)
+    inner = check_snippet(text, snip)
+    assert inner == ["hoà bình"]
+
+
 def test_phrase_marks_include_stopwords_inside_phrase() -> None:
     text = "Đẩy mạnh việc học tập và làm theo tấm gương đạo đức Hồ Chí Minh trong cơ quan."
     inner = check_snippet(text, hl('"học tập và làm theo"').snippet(text))

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from indexer.analysis import syllable_terms
-from indexer.normalize import fold, normalize
+from indexer.normalize import ONE_FOR_ONE, fold, normalize
 from search.termfind import Occurrence, TermFinder, fold_lower
 from tests.indexer.test_properties import texts
 
@@ -94,6 +94,17 @@ def test_accents_case_tones_nfd_and_entities_map_to_original_offsets() -> None:
     assert [o.term for o in TermFinder({"hoa"}).find("hoà hòa HOÀ")] == ["hòa"] * 3
 
 
+def test_hits_of_an_unnormalized_text_get_normalized_terms() -> None:
+    # NFC text with the new tone placement and an en dash: found without normalizing all
+    # of it, each hit normalized on its own (the same terms as the normalized text gives)
+    text = "Hoà bình, HOÀ nhập; Chỉ thị 03–CT/TW về hòa giải"
+    occ = TermFinder({"hoa", "03-ct/tw", "ct"}).find(text, 5)
+    assert [(o.term, text[o.start - 5:o.end - 5]) for o in occ] == [
+        ("hòa", "Hoà"), ("hòa", "HOÀ"), ("03-ct/tw", "03–CT/TW"), ("03", "03"),
+        ("ct", "CT"), ("tw", "TW"), ("hòa", "hòa")]
+    assert occ == TermFinder({"hoa", "03-ct/tw", "ct"}).find(text + "&amp;", 5)  # general path
+
+
 def test_stray_mark_after_a_term_continues_the_syllable() -> None:
     text = "ab\u0301c ab\u0308 ab"  # "ab" + a mark no precomposed form absorbs
     assert found(text, {"ab"}) == reference(text, {"ab"})
@@ -113,10 +124,12 @@ def test_nothing_to_find() -> None:
 
 def test_fold_lower_keeps_length_and_folds() -> None:
     assert fold_lower("Huyện Uỷ ĐÀ NẴNG 03-CT/TW") == "huyen uy da nang 03-ct/tw"
+    assert fold_lower("03–CT/TW “Hoà”") == "03-ct/tw \"hoa\""
     sample = "".join(chr(c) for c in range(0x20, 0x2000)) + "\ud800 \U0001F600 Ａ"
     assert len(fold_lower(sample)) == len(sample)
     for ch in sample:
-        want = fold(ch.lower())
+        # normalize's one-to-one rules (dashes, quotes, spaces) apply, except to ASCII
+        want = fold((ch if ch.isascii() else ONE_FOR_ONE.get(ch, ch)).lower())
         if unicodedata.category(ch)[0] == "M":
             assert fold_lower(ch) == "\ue000", ch  # a mark is never a letter to the pattern
         elif len(want) == 1:
