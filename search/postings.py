@@ -237,10 +237,23 @@ class PostingCache:
         return _combine([(self._postings.get(leaf, field, text), off) for leaf, off in reader.leaf_readers()],
                         EMPTY)
 
-    def positions(self, reader, field: str, text: str) -> PositionLists:  # noqa: ANN001
-        """The term's encoded positions over all of `reader`'s segments, global docnums."""
-        return _combine([(self._positions.get(leaf, field, text), off) for leaf, off in reader.leaf_readers()],
-                        NO_POSITIONS)
+    def position_values(self, reader, field: str, text: str,  # noqa: ANN001
+                        ids: np.ndarray) -> list[bytes] | None:
+        """The term's encoded positions in each document of `ids` (ascending global
+        docnums), None if it is missing from one; read segment by segment, without
+        joining the segments' lists (a frequent word's are megabytes)."""
+        out: list[bytes] = []
+        for leaf, off in reader.leaf_readers():
+            lo, hi = np.searchsorted(ids, [off, off + leaf.doc_count_all()])
+            if lo == hi:
+                continue
+            pl = self._positions.get(leaf, field, text)
+            local = ids[lo:hi] - off
+            at = np.minimum(np.searchsorted(pl.ids, local), max(0, len(pl.ids) - 1))
+            if not len(pl.ids) or not np.array_equal(pl.ids[at], local):
+                return None
+            out += pl.values_at(at)
+        return out if len(out) == len(ids) else None
 
     def view(self, reader, joined_bytes: int = 0) -> "ReaderPostings":  # noqa: ANN001
         return ReaderPostings(self, reader, joined_bytes)
@@ -291,5 +304,5 @@ class ReaderPostings:
             return self.get(field, text).ids
         return self._joined.get((field, text), lambda: _read_only(self.get(field, text).ids))
 
-    def positions(self, field: str, text: str) -> PositionLists:
-        return self.cache.positions(self.reader, field, text)
+    def position_values(self, field: str, text: str, ids: np.ndarray) -> list[bytes] | None:
+        return self.cache.position_values(self.reader, field, text, ids)

@@ -68,8 +68,14 @@ def test_read_positions_equals_whoosh_positions(tmp_path: Path) -> None:
             assert pl.ids.tolist() == expect_ids == read_postings(r, field, text).ids.tolist()
             assert [decode(v) for v in pl.values_at(np.arange(len(pl)))] == expect_pos
         cache = PostingCache()
-        assert cache.positions(r, "body", "học").data == read_positions(r, "body", "học").data
-        assert cache.positions(r, "body", "học").ids.tolist() == read_positions(r, "body", "học").ids.tolist()
+        for word in ("học", "đá"):
+            whole = read_positions(r, "body", word)
+            some = np.arange(0, len(whole), 7)  # across every segment
+            assert cache.position_values(r, "body", word, whole.ids[some]) == whole.values_at(some)
+            assert cache.position_values(r, "body", word, whole.ids) == whole.values_at(np.arange(len(whole)))
+            assert cache.position_values(r, "body", word, np.empty(0, dtype=np.int64)) == []
+        missing = np.setdiff1d(np.arange(r.doc_count_all()), whole.ids)[:1]  # a document without "đá"
+        assert cache.position_values(r, "body", "đá", np.union1d(whole.ids[:3], missing)) is None
         assert len(cache.get(r, "body", "học")) == 900 and len(cache) == 3  # positions kept apart
 
 
