@@ -200,8 +200,9 @@ def _length_changing(text: str) -> tuple[str, array, array]:
 
 
 def length_preserving(text: str) -> bool:
-    """Whether `normalize(text)` keeps every offset: its text is then `canonical_tones` of
-    `text` with `ONE_TO_ONE` applied, character for character."""
+    """Whether `normalize(text)` keeps every offset (NFC, no entity, no zero-width
+    character): its text is then `canonical_tones` of `text` with `ONE_FOR_ONE` applied,
+    character for character."""
     return (unicodedata.is_normalized("NFC", text) and _ENTITY_START.search(text) is None
             and not any(z in text for z in _ZERO_WIDTH))
 
