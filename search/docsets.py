@@ -9,16 +9,13 @@ The ranked top N is `search.fastrank`'s job (or Whoosh's collector for positiona
 """
 from __future__ import annotations
 
-import pickle
-from itertools import accumulate, chain
-
 import numpy as np
 from whoosh import formats
 from whoosh import query as wq
 
 from search.postings import ReaderPostings
 
-__all__ = ["DocSets", "Mask", "mask_of", "docnums", "decode_positions"]
+__all__ = ["DocSets", "Mask", "mask_of", "docnums"]
 
 Mask = np.ndarray  # dtype bool, one entry per document number of the generation
 
@@ -30,15 +27,6 @@ def mask_of(ids, n: int) -> Mask:  # noqa: ANN001 - any iterable of docnums
     if len(arr):
         out[arr] = True
     return out
-
-
-def decode_positions(value: bytes) -> list[int]:
-    """`whoosh.formats.Positions.decode_positions`, with the running sum in C
-    (`itertools.accumulate`) instead of a Python loop: a value is a 4-byte count and a
-    pickled list of position deltas."""
-    if not value.endswith(b"."):
-        value += b"."
-    return list(accumulate(pickle.loads(value[4:])))  # noqa: S301 - the index's own bytes
 
 
 def docnums(mask: Mask) -> np.ndarray:
@@ -123,35 +111,31 @@ class DocSets:
             return found
         return self._whoosh(q)
 
-    def _adjacent(self, field: str, words: list[str], ids: np.ndarray, decode) -> Mask:  # noqa: ANN001
+    def _adjacent(self, field: str, words: list[str], ids: np.ndarray) -> Mask:
         """The documents among `ids` (each containing every word) where the words occur at
         consecutive positions, in order.
 
         Vectorised over the candidates: word k's positions in candidate c become keys
         c << 32 | (position - k + len(words)), where the phrase would begin; the phrase
-        holds in the candidates whose keys every word shares. Words go rarest first (fewest
-        bytes of positions), and each next word is decoded only for the candidates still in."""
+        holds in the candidates whose keys every word shares (rarest word first)."""
         lists = []
         for k, word in enumerate(words):
-            values = self._postings.position_values(field, word, ids)
-            if values is None:  # a candidate without the word's positions: Whoosh decides
+            got = self._postings.positions_at(field, word, ids)
+            if got is None:  # a candidate without the word's positions: Whoosh decides
                 return self._whoosh_verify(wq.Phrase(field, words, slop=1), ids)
-            lists.append((sum(map(len, values)), k, values))
+            lists.append((len(got[0]), k, got))
         lists.sort(key=lambda item: item[0])
         shift = len(words)
-        alive = np.arange(len(ids), dtype=np.int64)  # candidates (indexes into ids) still in
+        cand = np.arange(len(ids), dtype=np.int64)
         common: np.ndarray | None = None
-        for _, k, values in lists:
-            decoded = [decode(values[c]) for c in alive.tolist()]
-            lens = np.fromiter(map(len, decoded), dtype=np.int64, count=len(decoded))
-            flat = np.fromiter(chain.from_iterable(decoded), dtype=np.int64, count=int(lens.sum()))
+        for _, k, (flat, lens) in lists:
             # positions ascend within a candidate and candidates ascend: keys come sorted, unique
-            keys = (np.repeat(alive, lens) << 32) | (flat - k + shift)
+            keys = (np.repeat(cand, lens) << 32) | (flat.astype(np.int64) - k + shift)
             common = keys if common is None else np.intersect1d(common, keys, assume_unique=True)
             if not len(common):
                 return self._none
-            alive = np.unique(common >> 32)
-        return mask_of(ids[alive], self._n) & self._live
+        assert common is not None
+        return mask_of(ids[np.unique(common >> 32)], self._n) & self._live
 
     def _whoosh(self, q: wq.Query) -> Mask:
         """Whoosh's own matcher, for query types without a vectorised path."""
@@ -190,7 +174,7 @@ class DocSets:
 
     def _verify(self, q: wq.Query, cand: Mask) -> Mask:
         """The candidates where the phrase holds. Exact phrases (slop 1) read the words'
-        encoded positions for the candidates only (`PositionLists`, cached per segment);
+        positions for the candidates only (`PositionLists`, cached per segment);
         other phrases use Whoosh's positional matcher, visited with skip_to."""
         ids = np.flatnonzero(cand)
         if not len(ids):
@@ -198,8 +182,7 @@ class DocSets:
         if isinstance(q, wq.Phrase) and q.slop == 1:
             fmt = self._searcher.schema[q.fieldname].format
             if isinstance(fmt, formats.Positions):
-                decode = decode_positions if type(fmt) is formats.Positions else fmt.decode_positions
-                return self._adjacent(q.fieldname, list(q.words), ids, decode)
+                return self._adjacent(q.fieldname, list(q.words), ids)
         return self._whoosh_verify(q, ids)
 
     def _whoosh_verify(self, q: wq.Query, ids: np.ndarray) -> Mask:

@@ -12,10 +12,12 @@ counts and filters vectorised operations.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from pickle import loads
 from typing import Sequence
 
 import numpy as np
+from whoosh import formats
 from whoosh.matching.wrappers import FilterMatcher
 
 from search.lru import ByteLRU
@@ -50,45 +52,66 @@ EMPTY = Postings(np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
 
 @dataclass(frozen=True)
 class PositionLists:
-    """One term's encoded positions, aligned with its postings' ascending docnums: what
-    phrase checks read, for their candidate documents only (`search.docsets`).
+    """One term's positions, aligned with its postings' ascending docnums: what phrase
+    checks read, for their candidate documents only (`search.docsets`).
 
-    The values are kept as one bytes buffer with offsets rather than a bytes object per
-    posting (33 bytes each before its content): half the memory on the benchmark mix,
-    which decides whether its phrase terms fit in the cache budget, and the size is
-    known without walking the values."""
+    Decoded once when cached (Whoosh keeps each posting's positions as a pickled list of
+    deltas) into one flat array with offsets: a phrase check then gathers its candidates'
+    positions with numpy instead of unpickling a value per candidate per query, and the
+    arrays take about the memory of the encoded values (4 bytes a position and 8 an offset,
+    against ~14 bytes of pickle framing a value plus its deltas)."""
 
     ids: np.ndarray  # int32, as Postings.ids
-    data: bytes  # every posting's value (whoosh.formats.Positions encoding), concatenated
-    bounds: np.ndarray  # int64, len(ids) + 1: value i is data[bounds[i]:bounds[i + 1]]
+    positions: np.ndarray  # int32, every posting's positions, ascending, concatenated
+    bounds: np.ndarray  # int64, len(ids) + 1: posting i's are positions[bounds[i]:bounds[i + 1]]
 
     @staticmethod
-    def of(ids: np.ndarray, values: Sequence[bytes]) -> "PositionLists":
-        bounds = np.zeros(len(values) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)), out=bounds[1:])
-        return PositionLists(ids, b"".join(values), bounds)
+    def of(ids: np.ndarray, lists: Sequence[Sequence[int]]) -> "PositionLists":
+        lens = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        bounds = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum(lens, out=bounds[1:])
+        flat = np.fromiter(chain.from_iterable(lists), dtype=np.int32, count=int(bounds[-1]))
+        return PositionLists(ids, flat, bounds)
 
-    def values_at(self, at: np.ndarray) -> list[bytes]:
-        """The values of postings `at` (indexes into ids)."""
-        data = self.data
-        return [data[s:e] for s, e in zip(self.bounds[at].tolist(), self.bounds[at + 1].tolist())]
+    @staticmethod
+    def decode(ids: np.ndarray, values: Sequence[bytes]) -> "PositionLists":
+        """From `whoosh.formats.Positions` values (a 4-byte count and a pickled list of
+        deltas each): one unpickle per value, then the running sums of all of them in one
+        numpy pass (a running sum per value in Python costs about twice as much)."""
+        deltas = [loads(v[4:] if v.endswith(b".") else v[4:] + b".") for v in values]  # noqa: S301
+        lens = np.fromiter(map(len, deltas), dtype=np.int64, count=len(deltas))
+        bounds = np.zeros(len(deltas) + 1, dtype=np.int64)
+        np.cumsum(lens, out=bounds[1:])
+        sums = np.cumsum(np.fromiter(chain.from_iterable(deltas), dtype=np.int64, count=int(bounds[-1])))
+        before = np.concatenate((np.zeros(1, dtype=np.int64), sums))[bounds[:-1]]  # sum before each
+        return PositionLists(ids, (sums - np.repeat(before, lens)).astype(np.int32), bounds)
+
+    def at(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of postings `at` (indexes into ids), concatenated, and how many
+        each has."""
+        starts = self.bounds[at]
+        lens = self.bounds[at + 1] - starts
+        # each posting's run: its start, then +1 per position (one gather for all of them)
+        index = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+        return self.positions[index], lens
 
     @property
     def nbytes(self) -> int:
-        return int(self.ids.nbytes + self.bounds.nbytes) + len(self.data) + 200
+        return int(self.ids.nbytes + self.bounds.nbytes + self.positions.nbytes) + 200
 
     def __len__(self) -> int:
         return len(self.ids)
 
     @staticmethod
     def join(parts: list[tuple["PositionLists", int]]) -> "PositionLists":
-        shifts = np.cumsum([0] + [len(p.data) for p, _ in parts[:-1]])
+        shifts = np.cumsum([0] + [len(p.positions) for p, _ in parts[:-1]])
         bounds = [np.zeros(1, dtype=np.int64)] + [p.bounds[1:] + shift for (p, _), shift in zip(parts, shifts)]
         return PositionLists(np.concatenate([p.ids + np.int32(off) for p, off in parts]),
-                             b"".join(p.data for p, _ in parts), np.concatenate(bounds))
+                             np.concatenate([p.positions for p, _ in parts]), np.concatenate(bounds))
 
 
-NO_POSITIONS = PositionLists(np.empty(0, dtype=np.int32), b"", np.zeros(1, dtype=np.int64))
+NO_POSITIONS = PositionLists(np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32),
+                             np.zeros(1, dtype=np.int64))
 
 
 def _read_w3(m, offset: int) -> tuple[list[np.ndarray], list[np.ndarray]]:  # noqa: ANN001
@@ -151,14 +174,14 @@ def _read_leaf(leaf, field: str, text: str, offset: int = 0) -> Postings:  # noq
 
 
 def _read_leaf_values(leaf, field: str, text: str) -> PositionLists:  # noqa: ANN001
-    """A term's encoded positions in one segment, block by block (one unpickle per block;
-    Whoosh's own matchers decode them one posting at a time)."""
+    """A term's positions in one segment, block by block (one unpickle per block; Whoosh's
+    own matchers decode them one posting at a time), each posting's decoded."""
     m = _leaf_matcher(leaf, field, text)
     if m is None:
         return NO_POSITIONS
     ids: list[np.ndarray] = []
-    values: list[bytes] = []
     if hasattr(m, "_blocklength") and hasattr(m, "_read_values"):
+        values: list[bytes] = []
         while m.is_active():
             m._read_values()  # noqa: SLF001 - loads the block, de-minifies its values
             start = m._i  # noqa: SLF001
@@ -166,13 +189,16 @@ def _read_leaf_values(leaf, field: str, text: str) -> PositionLists:  # noqa: AN
             ids.append(block[start:].astype(np.int32))
             values.extend(m._values[start:])  # noqa: SLF001
             m._next_block()  # noqa: SLF001
-    else:  # another codec: the public, slower way
-        items = list(m.items_as("positions"))
-        ids.append(np.array([d for d, _ in items], dtype=np.int32))
-        values.extend(m.format.encode(p) for _, p in items)
-    if not values:
+        if not values:
+            return NO_POSITIONS
+        fmt = leaf.schema[field].format
+        if type(fmt) is formats.Positions:
+            return PositionLists.decode(np.concatenate(ids), values)
+        return PositionLists.of(np.concatenate(ids), [fmt.decode_positions(v) for v in values])
+    items = list(m.items_as("positions"))  # another codec: the public, slower way
+    if not items:
         return NO_POSITIONS
-    return PositionLists.of(np.concatenate(ids), values)
+    return PositionLists.of(np.array([d for d, _ in items], dtype=np.int32), [list(p) for _, p in items])
 
 
 def read_positions(reader, field: str, text: str) -> PositionLists:  # noqa: ANN001
@@ -237,12 +263,14 @@ class PostingCache:
         return _combine([(self._postings.get(leaf, field, text), off) for leaf, off in reader.leaf_readers()],
                         EMPTY)
 
-    def position_values(self, reader, field: str, text: str,  # noqa: ANN001
-                        ids: np.ndarray) -> list[bytes] | None:
-        """The term's encoded positions in each document of `ids` (ascending global
-        docnums), None if it is missing from one; read segment by segment, without
-        joining the segments' lists (a frequent word's are megabytes)."""
-        out: list[bytes] = []
+    def positions_at(self, reader, field: str, text: str,  # noqa: ANN001
+                     ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The term's positions in each document of `ids` (ascending global docnums),
+        concatenated, and how many each has; None if the term is missing from one. Read
+        segment by segment, without joining the segments' lists (a frequent word's are
+        megabytes)."""
+        flats: list[np.ndarray] = []
+        lens: list[np.ndarray] = []
         for leaf, off in reader.leaf_readers():
             lo, hi = np.searchsorted(ids, [off, off + leaf.doc_count_all()])
             if lo == hi:
@@ -252,8 +280,14 @@ class PostingCache:
             at = np.minimum(np.searchsorted(pl.ids, local), max(0, len(pl.ids) - 1))
             if not len(pl.ids) or not np.array_equal(pl.ids[at], local):
                 return None
-            out += pl.values_at(at)
-        return out if len(out) == len(ids) else None
+            flat, n = pl.at(at)
+            flats.append(flat)
+            lens.append(n)
+        if sum(map(len, lens)) != len(ids):
+            return None
+        if not lens:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
+        return np.concatenate(flats), np.concatenate(lens)
 
     def view(self, reader, joined_bytes: int = 0) -> "ReaderPostings":  # noqa: ANN001
         return ReaderPostings(self, reader, joined_bytes)
@@ -304,5 +338,5 @@ class ReaderPostings:
             return self.get(field, text).ids
         return self._joined.get((field, text), lambda: _read_only(self.get(field, text).ids))
 
-    def position_values(self, field: str, text: str, ids: np.ndarray) -> list[bytes] | None:
-        return self.cache.position_values(self.reader, field, text, ids)
+    def positions_at(self, field: str, text: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        return self.cache.positions_at(self.reader, field, text, ids)

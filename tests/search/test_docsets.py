@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from whoosh import query as wq
 
-from search.docsets import DocSets, decode_positions
+from search.docsets import DocSets
 from indexer.normalize import fold
 from search.engine import Engine
 
@@ -87,16 +87,3 @@ def test_exact_phrases_equal_whoosh_on_real_text_across_segments(tmp_path) -> No
                 nonempty += bool(got)
         assert nonempty > 60
 
-
-def test_decode_positions_equals_whoosh() -> None:
-    import random
-
-    from whoosh import formats
-
-    fmt = formats.Positions()
-    rng = random.Random(3)
-    for n in [0, 1, 2, 5, 40, 300, 3000]:
-        positions = sorted(rng.sample(range(100_000), n))
-        value = fmt.encode(positions)
-        assert decode_positions(value) == fmt.decode_positions(value) == positions
-        assert decode_positions(value.rstrip(b".")) == positions  # legacy values without STOP

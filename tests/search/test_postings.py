@@ -9,7 +9,7 @@ from whoosh import index
 
 from indexer.record import Article
 from indexer.schema import build_schema, prepare
-from search.postings import PostingCache, read_positions, read_postings
+from search.postings import PositionLists, PostingCache, read_positions, read_postings
 
 
 def _index(tmp_path: Path):  # noqa: ANN202
@@ -56,7 +56,6 @@ def test_read_positions_equals_whoosh_positions(tmp_path: Path) -> None:
         for field, text in [("body", "học"), ("body", "đá"), ("body_f", "hoc"), ("title", "tin"),
                             ("body", "không-có")]:
             pl = read_positions(r, field, text)
-            decode = s.schema[field].format.decode_positions
             expect_ids, expect_pos = [], []
             for leaf, offset in r.leaf_readers():
                 if (field, text) in leaf:
@@ -66,16 +65,20 @@ def test_read_positions_equals_whoosh_positions(tmp_path: Path) -> None:
                         expect_ids.append(d + offset)
                         expect_pos.append(list(poses))
             assert pl.ids.tolist() == expect_ids == read_postings(r, field, text).ids.tolist()
-            assert [decode(v) for v in pl.values_at(np.arange(len(pl)))] == expect_pos
+            flat, lens = pl.at(np.arange(len(pl)))
+            assert lens.tolist() == [len(p) for p in expect_pos]
+            assert flat.tolist() == [x for p in expect_pos for x in p]
         cache = PostingCache()
         for word in ("học", "đá"):
             whole = read_positions(r, "body", word)
-            some = np.arange(0, len(whole), 7)  # across every segment
-            assert cache.position_values(r, "body", word, whole.ids[some]) == whole.values_at(some)
-            assert cache.position_values(r, "body", word, whole.ids) == whole.values_at(np.arange(len(whole)))
-            assert cache.position_values(r, "body", word, np.empty(0, dtype=np.int64)) == []
+            for some in (np.arange(0, len(whole), 7), np.arange(len(whole))):  # across segments
+                got = cache.positions_at(r, "body", word, whole.ids[some])
+                want = whole.at(some)
+                assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+            flat, lens = cache.positions_at(r, "body", word, np.empty(0, dtype=np.int64))
+            assert len(flat) == len(lens) == 0
         missing = np.setdiff1d(np.arange(r.doc_count_all()), whole.ids)[:1]  # a document without "đá"
-        assert cache.position_values(r, "body", "đá", np.union1d(whole.ids[:3], missing)) is None
+        assert cache.positions_at(r, "body", "đá", np.union1d(whole.ids[:3], missing)) is None
         assert len(cache.get(r, "body", "học")) == 900 and len(cache) == 3  # positions kept apart
 
 
@@ -138,3 +141,22 @@ def test_generation_view_keeps_joined_ids(tmp_path: Path) -> None:
         assert single._joined is None  # noqa: SLF001
         assert single.ids("body", "học") is single.ids("body", "học")
         assert len(single.ids("body", "học")) == 899  # the optimize dropped deleted doc 7
+
+
+def test_position_lists_decode_whoosh_values() -> None:
+    import random
+
+    from whoosh import formats
+
+    fmt = formats.Positions()
+    rng = random.Random(3)
+    lists = [sorted(rng.sample(range(100_000), n)) for n in [0, 1, 2, 5, 40, 300, 3000, 1]]
+    values = [fmt.encode(p) for p in lists]
+    values[-1] = values[-1].rstrip(b".")  # a legacy value without the pickle's STOP
+    pl = PositionLists.decode(np.arange(len(lists), dtype=np.int32), values)
+    flat, lens = pl.at(np.arange(len(lists)))
+    assert lens.tolist() == [len(p) for p in lists]
+    assert flat.tolist() == [x for p in lists for x in p]
+    flat, lens = pl.at(np.array([6, 2]))  # any subset, in the order asked
+    assert flat.tolist() == lists[6] + lists[2] and lens.tolist() == [3000, 2]
+    assert [fmt.decode_positions(v) for v in values] == lists
