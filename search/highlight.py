@@ -20,8 +20,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
-from indexer.analysis import term_forms
-from indexer.normalize import fold, normalize_text
+from indexer.normalize import fold
 from search.query import HighlightTerms
 from search.termfind import TermFinder
 
@@ -112,7 +111,6 @@ class Highlighter:
         # stopwords are only marked inside phrases, so they are looked for only when a phrase
         # can use them
         self._finder = TermFinder(self._folded | {w for k in keys for w in k})
-        self._kinds: dict[str, tuple[str, float]] = {}  # explicit cache, see `_kind`
 
     @property
     def active(self) -> bool:
@@ -120,16 +118,19 @@ class Highlighter:
 
     # --- matching ----------------------------------------------------------------------
 
+    def _weight(self, term: str, folded: str) -> float:
+        """A found term's weight: 1.0 with the query's accents, 0.6 folded only, 0.0 not a
+        term of its own (a stopword the pattern has for phrases)."""
+        return 1.0 if term in self._exact else 0.6 if folded in self._folded else 0.0
+
     def _matches(self, text: str, offset: int = 0) -> list[_Match]:
         """Query-term occurrences in `text` (offsets shifted by `offset`), phrase-marked."""
         occ = self._finder.find(text, offset)
         out: list[_Match] = []
-        exact, folded = self._exact, self._folded
         for o in occ:
-            if o.term in exact:
-                out.append(_Match(o.start, o.end, o.folded, 1.0))
-            elif o.folded in folded:
-                out.append(_Match(o.start, o.end, o.folded, 0.6))
+            weight = self._weight(o.term, o.folded)
+            if weight:
+                out.append(_Match(o.start, o.end, o.folded, weight))
         # a term found with its exact accents is not also marked in other accents
         exact_keys = {m.key for m in out if m.weight >= 1.0}
         out = [m for m in out if m.weight >= 1.0 or m.key not in exact_keys]
@@ -149,7 +150,7 @@ class Highlighter:
         out.sort(key=lambda m: (m.start, -m.end))
         return out
 
-    def _best_window(self, matches: list[_Match], length: int) -> tuple[int, int, float]:
+    def _best_window(self, matches: list[_Match]) -> tuple[int, int, float]:
         """[start, end) of at most snippet_chars covering the best-scoring matches, and its
         score: each distinct term once at its best weight, plus (at most 3.0) 0.75 per
         phrase and 0.5 per adjacent pair of a query phrase; a tighter span wins a tie.
@@ -282,7 +283,7 @@ class Highlighter:
             matches, lo, hi = self._matches_long(text)
         if not matches:
             return self.lead(text)
-        first, last, score = self._best_window(matches, len(text))
+        first, last, score = self._best_window(matches)
         start, end = self._frame(text, first, last)
         if start < lo or end > hi:  # the frame reaches past the tokenised region: mark all of it
             a, b = _widen(text, start, end, self.snippet_chars)
@@ -294,7 +295,7 @@ class Highlighter:
     def _matches_long(self, text: str) -> tuple[list[_Match], int, int]:
         """Matches of a long text, and the [lo, hi) they were found in: the term pattern over
         the folded original text (`TermFinder.scan`), each hit weighed on its normalized
-        form (`_kind`), picks the best window, and only the stretch a snippet frame around
+        form (`TermFinder.forms`), picks the best window, and only the stretch a snippet frame around
         it can cover is matched exactly (NFC text; other forms fall back to a bounded
         prefix)."""
         if not self._finder.active:
@@ -302,31 +303,22 @@ class Highlighter:
         if not unicodedata.is_normalized("NFC", text):
             return self._matches(text[:SCAN_CHARS]), 0, min(len(text), SCAN_CHARS)
         hits = []
-        kinds = self._kinds
-        for s, e in self._finder.scan(text):
-            raw = text[s:e]
-            kind = kinds.get(raw) or self._kind(raw)
-            if kind[1]:  # not a stopword the pattern has for phrases
-                hits.append(_Match(s, e, kind[0], kind[1]))
+        finder = self._finder
+        for s, e in finder.scan(text):
+            term, folded = finder.forms(text[s:e])
+            weight = self._weight(term, folded)
+            if weight:
+                hits.append(_Match(s, e, folded, weight))
                 if len(hits) >= MAX_REGEX_HITS:
                     break
         if not hits:
             return [], 0, 0
-        first, last, _ = self._best_window(hits, len(text))
+        first, last, _ = self._best_window(hits)
         # a frame starts at most a quarter of the width before its first match and is one
         # width long (`_frame`)
         width = self.snippet_chars
         lo, hi = _widen(text, first - width // 4, max(last, first + width), width)
         return self._matches(text[lo:hi], lo), lo, hi
-
-    def _kind(self, raw: str) -> tuple[str, float]:
-        """(folded key, weight) of a scanned hit, as `_matches` would weigh it (0.0: not
-        a term of its own); remembered per query (`_kinds`)."""
-        low, key = term_forms(normalize_text(raw))
-        kind = (key, 1.0 if low in self._exact else 0.6 if key in self._folded else 0.0)
-        if len(self._kinds) < 4096:
-            self._kinds[raw] = kind
-        return kind
 
     def mark_all(self, text: str) -> str:
         """The whole text (a title) escaped, every query-term occurrence marked."""

@@ -162,16 +162,13 @@ class TermFinder:
         text, or a text whose normalization keeps every offset (then each hit is normalized
         on its own: tone placement and the one-to-one rules look no further than a
         syllable's own letters). starts/ends map `t` back to the original (None: same)."""
-        if len(folded) != len(t):  # cannot happen (the table is 1:1); never misalign
-            raise AssertionError("fold_lower changed the text's length")
         identity = starts is None or ends is None
         out: list[Occurrence] = []
         append = out.append
         memo = self._pieces
         alnum = _ALNUM.search
         prev_end = -1
-        for m in self._regex.finditer(folded):
-            s, e = m.span()
+        for s, e in self._spans(t, folded):
             raw = t[s:e]
             pieces = memo.get(raw) or self._split(raw)
             # joined: only spaces (the usual case) or nothing alphanumeric since the last hit
@@ -184,6 +181,10 @@ class TermFinder:
                 append(Occurrence(low, key, a + offset, b + offset, syllable,
                                   joined if inherits else True))
         return out
+
+    def forms(self, raw: str) -> tuple[str, str]:
+        """(lowercase, folded) term of a hit's text, normalized (as `find` gives it)."""
+        return (self._pieces.get(raw) or self._split(raw))[0][:2]
 
     def _split(self, raw: str) -> tuple[_Piece, ...]:
         """A hit's pieces: itself (normalized), and a code's alphanumeric parts as the code

@@ -198,6 +198,6 @@ def test_sliding_window_equals_scoring_each_window_from_scratch() -> None:
                 matches.append(_Match(pos, pos + length + 5, "hoc tap", 1.0, True))
             matches.append(_Match(pos, pos + length, rng.choice(keys), rng.choice([1.0, 0.6])))
         matches.sort(key=lambda m: (m.start, -m.end))
-        got = h._best_window(matches, 10_000)  # noqa: SLF001
+        got = h._best_window(matches)  # noqa: SLF001
         want = _window_from_scratch(h, matches, 60)
         assert got[:2] == want[:2] and got[2] == pytest.approx(want[2]), (matches, got, want)
