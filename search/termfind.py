@@ -131,8 +131,8 @@ class TermFinder:
     """The occurrences of a fixed set of (folded) terms in any text."""
 
     def __init__(self, folded_terms: Iterable[str]) -> None:
-        self._terms = frozenset(fold_lower(t) for t in folded_terms if t)
-        self._regex = _compile(self._terms)
+        self._terms = frozenset(t for t in folded_terms if t)  # as the tokenizer folds them
+        self._regex = _compile({fold_lower(t) for t in self._terms})
         # explicit cache, per finder (one query): a hit's text -> its pieces; the hits of a
         # query are a few spellings of its terms, so most hits are a dictionary lookup
         self._pieces: dict[str, tuple[_Piece, ...]] = {}

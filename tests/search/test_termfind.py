@@ -143,6 +143,14 @@ def test_arbitrary_text_matches_the_tokenizer(text: str, rng: random.Random) -> 
     check(text, terms_of(text, rng, 3))
 
 
+def test_term_with_a_stray_mark_is_found_through_the_tokenizer() -> None:
+    # (found by hypothesis) a mark no letter absorbs sends `find` to the tokenizer, whose
+    # folded terms keep the mark: they are compared with the terms as given, not with the
+    # pattern's fold_lower forms (where the mark is a placeholder)
+    check("0\u17b4", {"0", "0\u17b4", "xyzzyq"})
+    assert [o.term for o in TermFinder({"0\u17b4"}).find("x 0\u17b4")] == ["0\u17b4"]
+
+
 @pytest.mark.parametrize("text", ["", " ", "_", "\u0301", "a\u0301", "&amp;"])
 def test_degenerate(text: str) -> None:
     check(text, {"a", "amp"})
