@@ -32,7 +32,7 @@ from array import array
 from dataclasses import dataclass
 from itertools import accumulate, chain, groupby
 from operator import itemgetter
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo, W3TermsReader
 from whoosh.filedb.filetables import _lengths as _HASH_ROW  # noqa: PLC2701 - a hash row's header
@@ -41,7 +41,7 @@ from whoosh.system import pack_long as _pack_long
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
 
-__all__ = ["TermPool", "MergeSource", "write_terms"]
+__all__ = ["TermPool", "MergeSource", "RawList", "write_terms"]
 
 _TERMINFO = W3TermInfo._struct  # noqa: SLF001 - the W3 term info layout
 _EXTENT = struct.Struct("!qi")  # after the term info: offset and length of the postings
@@ -121,7 +121,11 @@ class MergeSource:
                 raise ValueError(f"inlined postings in {fieldname}: {key[2:]!r}")
             # (W3TermInfo.from_bytes returns the length as a 1-tuple)
             offset, length = _EXTENT.unpack_from(valbytes, _TERMINFO.size)
-            plist = self._renumber(_decode_blocks(postfile.get(offset, length), fixed), fixed)
+            raw = postfile.get(offset, length)
+            if self.docmap is None:  # no deletions: decoded only if another segment has the term
+                yield key[2:], RawList(raw, valbytes, self.basedoc, fixed)
+                continue
+            plist = self._renumber(_decode_blocks(raw, fixed), fixed)
             if plist[0]:
                 yield key[2:], plist
 
@@ -137,6 +141,95 @@ class MergeSource:
         else:
             values = [values[i] for i in keep]
         return [docmap[ids[i]] for i in keep], [weights[i] for i in keep], values
+
+
+class RawList(NamedTuple):
+    """A merged segment's posting list as its postings file holds it, still to be shifted
+    by `base` (the segment had no deletions). Most terms of a merge occur in one of its
+    segments only (rare words, bigrams); their lists are copied with their docnums patched
+    (`_ListEncoder.copy`) instead of decoded and encoded again: a merge of four segments of
+    1,000 VNTC articles 7.4-7.8 -> 6.2-6.3 ms of CPU per article. A term found in several
+    segments is decoded and encoded, so that every list stays in full blocks, as Whoosh
+    writes them (copying those lists' blocks too, leaving a partial block where each ends,
+    measured no faster)."""
+
+    raw: bytes
+    terminfo: bytes
+    base: int
+    fixed: int | None
+
+    def decode(self) -> PostingList:
+        ids, weights, values = _decode_blocks(self.raw, self.fixed)
+        base = self.base
+        return [d + base for d in ids], weights, values
+
+
+def _pickled_int(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(value, end) of the pickled int whose opcode is at data[pos], or None if there is none."""
+    op = data[pos]
+    if op == 0x4B:  # BININT1
+        return data[pos + 1], pos + 2
+    if op == 0x4D:  # BININT2
+        return int.from_bytes(data[pos + 1:pos + 3], "little"), pos + 3
+    if op == 0x4A:  # BININT
+        return int.from_bytes(data[pos + 1:pos + 5], "little", signed=True), pos + 5
+    return None
+
+
+def _pickle_int(value: int) -> bytes:
+    """An int as pickle protocol 2 writes it (0 <= value < 2**31)."""
+    if value < 0x100:
+        return b"K" + value.to_bytes(1, "little")
+    if value < 0x10000:
+        return b"M" + value.to_bytes(2, "little")
+    return b"J" + value.to_bytes(4, "little", signed=True)
+
+
+def _shift_int(data: bytes, pos: int, by: int) -> bytes | None:
+    """`data` with the pickled int at `pos` increased by `by`: the bytes pickle.dumps would
+    give for the shifted value (only the int's own opcode changes size), or None."""
+    got = _pickled_int(data, pos)
+    if got is None or not 0 <= got[0] + by < 2**31:
+        return None
+    return b"".join((data[:pos], _pickle_int(got[0] + by), data[got[1]:]))
+
+
+def _shift_block_info(raw: bytes, start: int, base: int, limit: int) -> tuple[bytes, int, int] | None:
+    """The pickled block info at raw[start:] (count, last docnum, max weight, compression,
+    min and max length bytes) with its last docnum shifted by `base`, its length in `raw`
+    and its count; None if the block is compressed or holds more than `limit` postings.
+    Parsed and patched in place (only the docnum's opcode may change size): the bytes
+    pickle.dumps gives for the shifted tuple."""
+    if raw[start:start + 3] != b"\x80\x02(":  # PROTO 2, MARK: a 6-tuple
+        return None
+    count = _pickled_int(raw, start + 3)
+    if count is None or count[0] > limit:
+        return None
+    last = _pickled_int(raw, count[1])
+    if last is None or not 0 <= last[0] + base < 2**31:
+        return None
+    pos = last[1]
+    if raw[pos] == 0x47:  # BINFLOAT: the maximum weight
+        pos += 9
+    else:
+        got = _pickled_int(raw, pos)
+        if got is None:
+            return None
+        pos = got[1]
+    comp = _pickled_int(raw, pos)
+    if comp is None or comp[0]:
+        return None
+    pos = comp[1]
+    for _ in range(2):  # min and max length bytes
+        got = _pickled_int(raw, pos)
+        if got is None:
+            return None
+        pos = got[1]
+    if raw[pos:pos + 4] != b"tq\x00.":  # TUPLE, BINPUT 0, STOP
+        return None
+    end = pos + 4
+    info = b"".join((raw[start:count[1]], _pickle_int(last[0] + base), raw[last[1]:end]))
+    return info, end - start, count[0]
 
 
 def _decode_blocks(raw: bytes, fixed: int | None) -> PostingList:
@@ -216,6 +309,42 @@ class _ListEncoder:
     def _length(self, docnum: int) -> int:
         lengths = self.lengths
         return lengths[docnum] if lengths is not None and docnum < len(lengths) else 0
+
+    def copy(self, plist: RawList) -> bytes | None:
+        """A merged segment's posting list shifted by its base: each block's first docnum
+        (its ids are delta-encoded from 0) and last docnum patched in the pickled bytes, the
+        term info's first and last docnum shifted; everything else (weights, values, length
+        bytes: the same documents with the same lengths) copied. The same bytes as decoding
+        and encoding it again (tests/indexer/test_inverter.py); None (encode it) if its
+        blocks are not those this encoder writes (compressed, or not full but the last)."""
+        raw, base = plist.raw, plist.base
+        if raw[:4] != _MAGIC:
+            return None
+        out = [_MAGIC]
+        pos, n = 4, len(raw)
+        limit = self.blocklimit
+        while pos < n:
+            blocklength = int.from_bytes(raw[pos:pos + 4], "big", signed=True)
+            start = pos + 4
+            end = start + abs(blocklength)
+            got = _shift_block_info(raw, start, base, limit)
+            if got is None or (blocklength > 0 and got[2] != limit):
+                return None
+            info, infolength, _ = got
+            data = raw[start + infolength:end]
+            data = _shift_int(data, 3 if data[2] == 0x28 else 2, base)  # after PROTO 2 (and MARK)
+            if data is None:
+                return None
+            out.append(_pack_int(-(len(info) + len(data)) if blocklength < 0 else len(info) + len(data)))
+            out.append(info)
+            out.append(data)
+            if blocklength < 0:
+                break
+            pos = end
+        blob = b"".join(out)
+        inlined, weight, df, minlen, maxlen, maxw, minid, maxid = _TERMINFO.unpack_from(plist.terminfo)
+        return _TERMINFO.pack(inlined, weight, df, minlen, maxlen, maxw, minid + base, maxid + base
+                              ) + _pack_long(self._emit(blob)) + _pack_int(len(blob))
 
     def encode(self, ids: list[int], weights: list[float], values: "list[bytes] | bytes") -> bytes:
         if len(ids) == 1:
@@ -303,7 +432,8 @@ class _ListEncoder:
                               ) + _pack_long(self._emit(blob)) + _pack_int(len(blob))
 
 
-def _merged(streams: list[Iterator[tuple[bytes, PostingList]]]) -> Iterator[tuple[bytes, PostingList]]:
+def _merged(streams: list[Iterator[tuple[bytes, "PostingList | RawList"]]]
+            ) -> Iterator[tuple[bytes, "PostingList | RawList"]]:
     """One posting list per term over all sources; sources are in docnum order (the pool's
     documents first, then each merged segment's), and the heap merge is stable."""
     if len(streams) == 1:
@@ -314,6 +444,7 @@ def _merged(streams: list[Iterator[tuple[bytes, PostingList]]]) -> Iterator[tupl
         if len(parts) == 1:
             yield tbytes, parts[0]
             continue
+        parts = [p.decode() if isinstance(p, RawList) else p for p in parts]
         ids = [d for p in parts for d in p[0]]
         weights = [w for p in parts for w in p[1]]
         if any(isinstance(p[2], bytes) for p in parts):  # a fixed-size format: join them all
@@ -342,13 +473,20 @@ def write_terms(fieldwriter: Any, schema: Any, lengths_of: Callable[[str], Seque
         encoder = None
         prefix = b""
         rows: list[tuple[bytes, bytes]] = []
-        for tbytes, (ids, weights, values) in _merged(streams):
+        for tbytes, plist in _merged(streams):
             if encoder is None:  # a field starts with its first term, as in add_postings
                 fieldwriter.start_field(fieldname, fieldobj)
                 prefix = pack_ushort(fieldwriter._fieldid)  # noqa: SLF001
                 encoder = _ListEncoder(fieldwriter._postfile, fmt, lengths_of(fieldname),  # noqa: SLF001
                                        codec._blocklimit, codec._compression)  # noqa: SLF001
-            rows.append((prefix + tbytes, encoder.encode(ids, weights, values)))
+            info = None
+            if isinstance(plist, RawList):
+                info = encoder.copy(plist)
+                if info is None:
+                    plist = plist.decode()
+            if info is None:
+                info = encoder.encode(*plist)
+            rows.append((prefix + tbytes, info))
             if len(rows) >= 4096:
                 _add_rows(tindex, rows)
                 rows = []

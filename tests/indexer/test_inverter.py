@@ -1,16 +1,21 @@
 """The writer's inverter: same bytes as Whoosh's own segment writer, new segments and merges."""
 from __future__ import annotations
 
-from itertools import islice
+import io
+import pickle
+import struct
+import zlib
+from itertools import accumulate, islice
 from pathlib import Path
 from typing import Any
 
 import pytest
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.writing import MERGE_SMALL, SegmentWriter
+from whoosh.util.numeric import length_to_byte
+from whoosh.writing import MERGE_SMALL, OPTIMIZE, SegmentWriter
 
-from indexer import store
-from indexer.inverter import TermPool
+from indexer import inverter, store
+from indexer.inverter import TermPool, _shift_int
 from indexer.record import Article
 from indexer.schema import prepare
 from indexer.sources.jsonl import read_jsonl
@@ -36,7 +41,51 @@ class _StockWriter(SegmentWriter):
     """Whoosh's writer as it is (its pool, its merge), for comparison."""
 
 
-def _segment_files(index_path: Path) -> list[dict[str, bytes]]:
+def _postings(leaf: Any, blocklimit: int) -> dict[tuple[str, bytes], tuple]:
+    """Every (field, term) of a segment: its term info and its postings (docnum, weight,
+    value), deleted documents included. Checks on the way that each block's own info (count,
+    last docnum, max weight, length bytes) is what its postings give."""
+    terms = leaf._terms  # noqa: SLF001
+    names = {fieldid: name for name, fieldid in terms._fieldmap.items()}  # noqa: SLF001
+    out = {}
+    for key, valbytes in terms._tindex.items():  # noqa: SLF001
+        field, term = names[int.from_bytes(key[:2], "big")], key[2:]
+        ti = leaf.term_info(field, term)
+        offset, length = struct.unpack_from("!qi", valbytes, 23)
+        raw = terms._postfile.get(offset, length)  # noqa: SLF001
+        postings = []
+        f = io.BytesIO(raw)
+        f.seek(4)
+        while True:
+            size = int.from_bytes(f.read(4), "big", signed=True)
+            end = f.tell() + abs(size)
+            count, last, maxweight, comp, minbyte, maxbyte = pickle.load(f)
+            data = raw[f.tell():end]
+            deltas, weights, values = pickle.loads(zlib.decompress(data) if comp else data)
+            ids = list(accumulate(deltas))
+            weights = ([1.0] * count if weights is None else [weights] * count
+                       if isinstance(weights, float) else list(weights))
+            assert count == len(ids) <= blocklimit and last == ids[-1]
+            assert maxweight == max(weights)
+            lens = [length_to_byte(leaf.doc_field_length(d, field, 0)) for d in ids]
+            assert (minbyte, maxbyte) == (min([x for x in lens if x], default=0), max(lens))
+            postings += zip(ids, weights)
+            if size < 0:
+                break
+            f.seek(end)
+        m = leaf.postings(field, term)
+        m = getattr(m, "child", m)  # deleted documents too
+        values = []
+        while m.is_active():
+            values.append(m.value())
+            m.next()
+        assert len(values) == len(postings)
+        out[(field, term)] = ((ti.weight(), ti.doc_frequency(), ti.min_length(), ti.max_length(),
+                               ti.max_weight(), ti.min_id(), ti.max_id()), postings, values)
+    return out
+
+
+def _segment_files(index_path: Path, blocklimit: int = 128) -> list[dict[str, Any]]:
     ix = store.open_index(index_path)
     out = []
     with ix.reader() as reader:
@@ -51,6 +100,7 @@ def _segment_files(index_path: Path) -> list[dict[str, bytes]]:
             assert {".trm", ".pst"} <= set(files)
             files["docs"] = leaf.doc_count_all()
             files["deleted"] = sorted(segment.deleted_docs() or ())
+            files["postings"] = _postings(leaf, blocklimit)
             out.append(files)
     return out
 
@@ -70,7 +120,7 @@ def _build(tmp_path: Path, name: str, batches: list, writer: type, codec: dict, 
                     for _, doc in batch:
                         w.update_document(**doc)
                 w.commit(mergetype=policy)
-    return _segment_files(index_path)
+    return _segment_files(index_path, codec.get("blocklimit", 128))
 
 
 # Ours (no compression), and zlib with 4-posting blocks, where most lists span several
@@ -113,3 +163,41 @@ def test_pool_groups_postings_by_field_and_term() -> None:
     assert list(pool.terms("nope")) == []
     pool.cleanup()
     assert pool.fields == {}
+
+
+@pytest.mark.parametrize("codec", [{"compression": 0}, {"compression": 0, "blocklimit": 4}])
+def test_merge_copies_lists_of_segments_without_deletions_as_whoosh_would_encode_them(
+        tmp_path: Path, codec: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 300 short documents in three segments, merged as they come: past docnum 255 the
+    # shifted first docnum of a block needs a longer pickle opcode; the numbered words live
+    # in one segment (their lists copied), the shared ones in several (decoded, encoded)
+    words = ["nhà", "nước", "học", "tập", "kinh", "tế", "xã", "hội", "văn", "hóa"]
+    docs = [Article(id=f"d{i}", title=f"{words[i % 10]} {words[i % 7]}",
+                    body=f"{words[i % 3]} {words[i % 10]} mục{i} số {i} {words[(i * 7) % 10]}")
+            for i in range(300)]
+    batches = [[(a.id, prepare(a)) for a in docs[k:k + 100]] for k in (0, 100, 200)]
+    copied = []
+    copy = inverter._ListEncoder.copy
+    monkeypatch.setattr(inverter._ListEncoder, "copy",
+                        lambda self, plist: copied.append(copy(self, plist)) or copied[-1])
+    # the last commit merges the first two segments with its own batch
+    ours = _build(tmp_path, "ours", batches, store._Writer, codec, OPTIMIZE, monkeypatch)
+    whoosh = _build(tmp_path, "whoosh", batches, _StockWriter, codec, OPTIMIZE, monkeypatch)
+    assert sum(x is not None for x in copied) > 1000  # most lists were copied, not re-encoded
+    assert [s["docs"] for s in ours] == [s["docs"] for s in whoosh] == [300]
+    assert ours[0].keys() == whoosh[0].keys()
+    for name in ours[0]:
+        assert ours[0][name] == whoosh[0][name], name
+
+
+@pytest.mark.parametrize("ids", [(0,), (5, 1, 2), (200, 1, 1, 1), (255,), (65535, 3),
+                                 (65536,), (2**31 - 10, 1)])
+@pytest.mark.parametrize("by", [0, 1, 56, 300, 70000])
+def test_shifting_a_pickled_first_docnum_gives_the_bytes_pickle_gives(ids: tuple, by: int) -> None:
+    data = pickle.dumps((ids, None, (b"x",) * len(ids)), 2)
+    first = 3 if data[2] == 0x28 else 2
+    shifted = _shift_int(data, first, by)
+    if ids[0] + by >= 2**31:
+        assert shifted is None
+    else:
+        assert shifted == pickle.dumps(((ids[0] + by, *ids[1:]), None, (b"x",) * len(ids)), 2)
