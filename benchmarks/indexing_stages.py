@@ -1,0 +1,144 @@
+"""Where an indexed article's CPU goes, stage by stage, in one process.
+
+    .venv/bin/python benchmarks/indexing_stages.py [--docs 4000] [--corpus PATH]
+
+The end-to-end benchmark (`benchmarks/indexing.py`) gives docs/s and the CPU of the writer
+and of the analysis workers; this one splits that CPU by stage on the first N articles of a
+corpus, each stage run on its own over the same articles (after one untimed pass that
+warms the segmenter's syllable cache, as a long run has it), so the sum can be set against
+the budget that 300 docs/s on 2 cores allows (2 x 1000 / 300 = 6.7 ms per article, with
+both cores busy all the time):
+- read: xz decompression, JSON, record checks (`read_jsonl`);
+- normalize, segment (tokens + CRF labels, `Segmenter.words`), term streams (the rest of
+  `index_terms`), posting encoding (`encode_terms`): the analysis workers' `prepare`;
+- pickling the prepared articles to the writer and unpickling them there (the pool's IPC);
+- writing them as one segment and committing (`_write_batch`, no merge);
+- merging: the same articles written as two segments, then merged into one (every
+  posting decoded and encoded again; a full VNTC build re-encodes about 64k of its 84k
+  articles once, `merge_tiered`).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import pickle
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import common as c  # noqa: E402
+from indexer.analysis import index_terms  # noqa: E402
+from indexer.build import BuildStats, _write_batch  # noqa: E402
+from indexer.normalize import normalize  # noqa: E402
+from indexer.schema import STREAMS, TEXT_FIELDS, encode_terms, indexed_text, prepare  # noqa: E402
+from indexer.segment import get_segmenter  # noqa: E402
+from indexer.sources.jsonl import read_jsonl  # noqa: E402
+from indexer.store import open_or_create, open_writer  # noqa: E402
+
+BUDGET_MS = 2 * 1000 / 300
+
+
+def _cpu(fn) -> tuple[float, object]:  # noqa: ANN001
+    """CPU seconds of fn(), cyclic GC paused: the stages' outputs are kept for the next
+    stage here (millions of containers a full collection would walk again and again),
+    where a run passes each article on; the writer pauses GC itself (`_gc_paused`)."""
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.process_time()
+        out = fn()
+        return time.process_time() - start, out
+    finally:
+        gc.enable()
+
+
+def _texts(articles) -> list[str]:  # noqa: ANN001
+    """The texts `prepare` analyses: each text field, the body field holding the whole article."""
+    out = []
+    for a in articles:
+        for name in TEXT_FIELDS:
+            text = indexed_text(a) if name == "body" else (getattr(a, name) or "")
+            if text:
+                out.append(text)
+    return out
+
+
+def measure(corpus: Path, docs: int) -> list[tuple[str, float]]:
+    """(stage, ms of CPU per article), in pipeline order."""
+    segmenter = get_segmenter()
+    gc.freeze()  # as the workers do after loading the model (`indexer.build._warm_up`)
+    t_read, articles = _cpu(lambda: list(itertools.islice(read_jsonl(corpus), docs)))
+    texts = _texts(articles)
+    for a in articles:  # untimed: fill the segmenter's syllable cache, warm in a long run
+        prepare(a)
+    t_norm, norms = _cpu(lambda: [normalize(t) for t in texts])
+    t_seg, _ = _cpu(lambda: [segmenter.words(n.text) for n in norms])
+    t_terms, terms = _cpu(lambda: [index_terms(t) for t in texts])
+    t_enc, _ = _cpu(lambda: [encode_terms(getattr(x, stream), positions)
+                             for x in terms for stream, (_, positions) in STREAMS.items()])
+    t_prep, prepared = _cpu(lambda: {a.id: prepare(a) for a in articles})
+    t_dump, blob = _cpu(lambda: pickle.dumps(list(prepared.items()), pickle.HIGHEST_PROTOCOL))
+    t_load, _ = _cpu(lambda: pickle.loads(blob))
+    tmp = Path(tempfile.mkdtemp(prefix="vnsearch-stages-"))
+    try:
+        ix = open_or_create(tmp / "one")
+        t_write, _ = _cpu(lambda: _write_batch(ix, prepared, 30.0, BuildStats()))
+        ix2 = open_or_create(tmp / "two")
+        items = list(prepared.items())
+        half = len(items) // 2
+        _write_batch(ix2, dict(items[:half]), 30.0, BuildStats())
+        _write_batch(ix2, dict(items[half:]), 30.0, BuildStats())
+
+        def merge() -> None:
+            with open_writer(ix2, 30.0) as writer:
+                writer.commit(optimize=True)
+
+        t_merge, _ = _cpu(merge)
+        assert len(ix2._segments()) == 1  # noqa: SLF001 - the merge happened
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    n = len(articles)
+    per = lambda s: 1000 * s / n  # noqa: E731
+    return [
+        ("read (xz, JSON, records)", per(t_read)),
+        ("normalize", per(t_norm)),
+        ("segment (tokens, CRF labels)", per(t_seg)),
+        ("term streams (rest of index_terms)", per(t_terms - t_norm - t_seg)),
+        ("encode postings", per(t_enc)),
+        ("= prepare, the analysis worker's work", per(t_prep)),
+        ("pickle to the writer (worker)", per(t_dump)),
+        ("unpickle (writer)", per(t_load)),
+        ("write one segment + commit (writer)", per(t_write)),
+        ("merge, per article merged (writer)", per(t_merge)),
+    ]
+
+
+def markdown(rows: list[tuple[str, float]], docs: int, corpus: Path) -> str:
+    total = sum(ms for name, ms in rows if not name.startswith("="))
+    lines = [f"{docs:,} articles of `{corpus.parent.name}`; {c.machine_line(c.machine())}.",
+             "", "| stage | ms of CPU per article |", "| --- | ---: |"]
+    lines += [f"| {name} | {ms:.2f} |" for name, ms in rows]
+    lines += [f"| **sum** (prepare counted through its parts; merge once) | **{total:.2f}** |",
+              f"| budget for 300 docs/s on 2 cores | {BUDGET_MS:.2f} |"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--docs", type=int, default=4000)
+    p.add_argument("--corpus", type=Path, default=c.VNTC)
+    args = p.parse_args(argv)
+    rows = measure(args.corpus, args.docs)
+    print(markdown(rows, args.docs, args.corpus))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
