@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from search.evaluate import METRICS, VARIANTS, ensure_index, evaluate, load_queries  # noqa: E402
+from search.evaluate import VARIANTS, ensure_index, evaluate, load_queries  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DEFAULT_SETS = [
@@ -52,6 +52,13 @@ def reference_scores(set_dir: Path, variant: str, tmp: Path) -> dict:
         for q in load_queries(set_dir / "queries.jsonl"):
             out.write(json.dumps({**q, "query": transform(q["query"])}, ensure_ascii=False) + "\n")
     return ref.evaluate(str(work))
+
+
+def write_report(path: Path, lines: list[str]) -> None:
+    """Write a generated markdown page and print it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                        f"of accented; tones/nfd identical: {'yes' if same else 'NO'}")
     lines += summary + ["", "How much better term matching alone could still gain on each set (vimedaqa: not "
                         "enough for 88): [lexical-gap.md](lexical-gap.md), `benchmarks/lexical_gap.py`.", ""]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    write_report(args.out, lines)
     return 0
 
 

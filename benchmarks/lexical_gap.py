@@ -34,15 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.compare_eval import DEFAULT_SETS, write_report  # noqa: E402
 from search.evaluate import _corpus_file, ensure_index, load_queries, load_qrels, ranked_ids  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
-DEFAULT_SETS = [
-    SHARED / "data" / "alqac-legal-retrieval",
-    SHARED / "data" / "vire-qa-retrieval" / "vimedaqa",
-    SHARED / "data" / "vire-qa-retrieval" / "virhe4qa",
-    SHARED / "data" / "vire-qa-retrieval" / "alqac-qa",
-]
 _TOKEN = re.compile(r"\w+")
 
 
@@ -154,9 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} | {g.queries} | {g.ndcg:.2f} | {g.failures} | {g.mismatch} "
                      f"({100 * g.mismatch / max(1, g.failures):.0f}%) | {g.under_half} | {g.ceiling:.2f} |")
     lines.append("")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    write_report(args.out, lines)
     return 0
 
 
