@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.compare_eval import DEFAULT_SETS, write_report  # noqa: E402
-from search.evaluate import _corpus_file, ensure_index, load_queries, load_qrels, ranked_ids  # noqa: E402
+from search.evaluate import corpus_file, ensure_index, load_queries, load_qrels, ranked_ids  # noqa: E402
 
 _TOKEN = re.compile(r"\w+")
 
@@ -96,7 +96,7 @@ def measure(set_dir: Path, index_path: Path) -> Gap:
     from search.engine import Engine
 
     docs: dict[str, set[str]] = {}
-    with _open(_corpus_file(set_dir)) as f:
+    with _open(corpus_file(set_dir)) as f:
         for line in f:
             doc = json.loads(line)
             docs[doc["id"]] = syllables((doc.get("title") or "") + "\n" + (doc.get("body") or ""))

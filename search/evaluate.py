@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 from indexer.normalize import fold
 
-__all__ = ["VARIANTS", "load_queries", "load_qrels", "metrics", "evaluate", "main"]
+__all__ = ["VARIANTS", "corpus_file", "load_queries", "load_qrels", "metrics", "evaluate", "main"]
 
 METRICS = ("P@1", "MRR@10", "nDCG@10", "R@10", "R@100")
 
@@ -103,7 +103,8 @@ def metrics(runs: Iterable[tuple[list[str], set[str]]]) -> dict[str, float]:
     return out
 
 
-def _corpus_file(directory: Path) -> Path:
+def corpus_file(directory: Path) -> Path:
+    """The corpus of a retrieval set directory (plain, gzip or xz JSONL)."""
     for name in ("corpus.jsonl", "corpus.jsonl.gz", "corpus.jsonl.xz"):
         if (directory / name).exists():
             return directory / name
@@ -118,7 +119,7 @@ def ensure_index(directory: Path, index_path: Path, workers: int = 0) -> None:
 
     if live_dir(index_path) is not None:
         return
-    stats = index_articles(read_jsonl(_corpus_file(directory)), index_path,
+    stats = index_articles(read_jsonl(corpus_file(directory)), index_path,
                            BuildOptions(workers=workers, progress="quiet", rebuild=True))
     if stats.rejected:
         raise ValueError(f"{stats.rejected} corpus records rejected, first: {stats.rejects[0]}")
