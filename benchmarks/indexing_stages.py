@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import itertools
 import pickle
 import shutil
 import sys
@@ -37,9 +36,8 @@ from benchmarks import common as c  # noqa: E402
 from indexer.analysis import index_terms  # noqa: E402
 from indexer.build import BuildStats, _write_batch  # noqa: E402
 from indexer.normalize import normalize  # noqa: E402
-from indexer.schema import STREAMS, TEXT_FIELDS, encode_terms, indexed_text, prepare  # noqa: E402
+from indexer.schema import STREAMS, encode_terms, field_texts, prepare  # noqa: E402
 from indexer.segment import get_segmenter  # noqa: E402
-from indexer.sources.jsonl import read_jsonl  # noqa: E402
 from indexer.store import open_or_create, open_writer  # noqa: E402
 
 BUDGET_MS = 2 * 1000 / 300
@@ -59,23 +57,12 @@ def _cpu(fn) -> tuple[float, object]:  # noqa: ANN001
         gc.enable()
 
 
-def _texts(articles) -> list[str]:  # noqa: ANN001
-    """The texts `prepare` analyses: each text field, the body field holding the whole article."""
-    out = []
-    for a in articles:
-        for name in TEXT_FIELDS:
-            text = indexed_text(a) if name == "body" else (getattr(a, name) or "")
-            if text:
-                out.append(text)
-    return out
-
-
 def measure(corpus: Path, docs: int) -> list[tuple[str, float]]:
     """(stage, ms of CPU per article), in pipeline order."""
     segmenter = get_segmenter()
     gc.freeze()  # as the workers do after loading the model (`indexer.build._warm_up`)
-    t_read, articles = _cpu(lambda: list(itertools.islice(read_jsonl(corpus), docs)))
-    texts = _texts(articles)
+    t_read, articles = _cpu(lambda: list(c.iter_corpus(corpus, docs)))
+    texts = [indexed for a in articles for _, indexed, _ in field_texts(a)]  # what prepare analyses
     for a in articles:  # untimed: fill the segmenter's syllable cache, warm in a long run
         prepare(a)
     t_norm, norms = _cpu(lambda: [normalize(t) for t in texts])

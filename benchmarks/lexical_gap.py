@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gzip
-import json
-import lzma
 import math
 import re
 import sys
@@ -34,8 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import iter_records  # noqa: E402
 from benchmarks.compare_eval import DEFAULT_SETS, write_report  # noqa: E402
-from search.evaluate import corpus_file, ensure_index, load_queries, load_qrels, ranked_ids  # noqa: E402
+from search.evaluate import corpus_file, ensure_index, load_queries, load_qrels, ndcg_at_10, ranked_ids  # noqa: E402
 
 _TOKEN = re.compile(r"\w+")
 
@@ -43,13 +41,6 @@ _TOKEN = re.compile(r"\w+")
 def syllables(text: str) -> set[str]:
     """The distinct syllables of `text`, as the reference BM25 tokenizes."""
     return set(_TOKEN.findall(unicodedata.normalize("NFC", text or "").lower()))
-
-
-def ndcg_at_10(ranked: list[str], relevant: set[str]) -> float:
-    """Binary nDCG@10 of one query (as `search.evaluate.metrics` computes it)."""
-    dcg = sum(1.0 / math.log2(r + 2) for r, d in enumerate(ranked[:10]) if d in relevant)
-    ideal = sum(1.0 / math.log2(r + 2) for r in range(min(len(relevant), 10)))
-    return dcg / ideal if ideal else 0.0
 
 
 @dataclass
@@ -87,19 +78,11 @@ def lexical_gap(runs: list[tuple[set[str], list[str], set[str]]],
     return Gap(len(runs), 100 * total / n, failures, mismatch, under_half, 100 * ceiling / n)
 
 
-def _open(path: Path):
-    opener = {".xz": lzma.open, ".gz": gzip.open}.get(path.suffix, open)
-    return opener(path, "rt", encoding="utf-8")
-
-
 def measure(set_dir: Path, index_path: Path) -> Gap:
     from search.engine import Engine
 
-    docs: dict[str, set[str]] = {}
-    with _open(corpus_file(set_dir)) as f:
-        for line in f:
-            doc = json.loads(line)
-            docs[doc["id"]] = syllables((doc.get("title") or "") + "\n" + (doc.get("body") or ""))
+    docs = {doc["id"]: syllables((doc.get("title") or "") + "\n" + (doc.get("body") or ""))
+            for doc in iter_records(corpus_file(set_dir))}
     df = Counter(t for s in docs.values() for t in s)
     n = len(docs)
     idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}

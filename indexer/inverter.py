@@ -318,7 +318,7 @@ class _ListEncoder:
         and encoding it again (tests/indexer/test_inverter.py); None (encode it) if its
         blocks are not those this encoder writes (compressed, or not full but the last)."""
         raw, base = plist.raw, plist.base
-        if raw[:4] != _MAGIC:
+        if raw[:4] != _MAGIC or self.compression:  # (its blocks would be compressed)
             return None
         out = [_MAGIC]
         pos, n = 4, len(raw)
@@ -479,12 +479,9 @@ def write_terms(fieldwriter: Any, schema: Any, lengths_of: Callable[[str], Seque
                 prefix = pack_ushort(fieldwriter._fieldid)  # noqa: SLF001
                 encoder = _ListEncoder(fieldwriter._postfile, fmt, lengths_of(fieldname),  # noqa: SLF001
                                        codec._blocklimit, codec._compression)  # noqa: SLF001
-            info = None
             if isinstance(plist, RawList):
-                info = encoder.copy(plist)
-                if info is None:
-                    plist = plist.decode()
-            if info is None:
+                info = encoder.copy(plist) or encoder.encode(*plist.decode())
+            else:
                 info = encoder.encode(*plist)
             rows.append((prefix + tbytes, info))
             if len(rows) >= 4096:

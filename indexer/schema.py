@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any
+from typing import Any, Iterator
 
 from whoosh import analysis as wanalysis
 from whoosh import fields, formats
@@ -21,7 +21,7 @@ from indexer.record import Article
 
 __all__ = [
     "SCHEMA_VERSION", "TEXT_FIELDS", "STREAMS", "PreAnalyzed", "Postings", "build_schema",
-    "prepare", "field_name", "encode_terms",
+    "prepare", "field_texts", "field_name", "encode_terms",
 ]
 
 SCHEMA_VERSION = 3
@@ -142,14 +142,20 @@ def indexed_text(article: Article) -> str:
     return "\n".join(t for t in (article.title, article.summary, article.body) if t)
 
 
-def prepare(article: Article) -> dict[str, Any]:
-    """Field values for `writer.add_document` / `update_document`, heavy work included."""
-    doc: dict[str, Any] = {"id": article.id}
+def field_texts(article: Article) -> Iterator[tuple[str, str, str]]:
+    """(text field, the text it indexes, the text it stores) of each text field with
+    something to index: the body field indexes the whole article (`indexed_text`)."""
     for text_field in TEXT_FIELDS:
         text = getattr(article, text_field) or ""
         indexed = indexed_text(article) if text_field == "body" else text
-        if not indexed:
-            continue
+        if indexed:
+            yield text_field, indexed, text
+
+
+def prepare(article: Article) -> dict[str, Any]:
+    """Field values for `writer.add_document` / `update_document`, heavy work included."""
+    doc: dict[str, Any] = {"id": article.id}
+    for text_field, indexed, text in field_texts(article):
         terms = index_terms(indexed)
         for stream, (suffix, positions) in STREAMS.items():
             doc[text_field + suffix] = encode_terms(getattr(terms, stream), positions)

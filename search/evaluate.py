@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 from indexer.normalize import fold
 
-__all__ = ["VARIANTS", "corpus_file", "load_queries", "load_qrels", "metrics", "evaluate", "main"]
+__all__ = ["VARIANTS", "corpus_file", "load_queries", "load_qrels", "ndcg_at_10", "metrics", "evaluate", "main"]
 
 METRICS = ("P@1", "MRR@10", "nDCG@10", "R@10", "R@100")
 
@@ -84,6 +84,13 @@ def load_qrels(path: Path) -> dict[str, set[str]]:
     return qrels
 
 
+def ndcg_at_10(ranked: list[str], rel: set[str]) -> float:
+    """Binary nDCG@10 of one query (a fraction)."""
+    dcg = sum(1 / math.log2(r + 2) for r, d in enumerate(ranked[:10]) if d in rel)
+    idcg = sum(1 / math.log2(r + 2) for r in range(min(len(rel), 10)))
+    return dcg / idcg if idcg else 0.0
+
+
 def metrics(runs: Iterable[tuple[list[str], set[str]]]) -> dict[str, float]:
     """P@1, MRR@10, nDCG@10, R@10, R@100 in percent, plus the query count."""
     total: dict[str, float] = defaultdict(float)
@@ -93,9 +100,7 @@ def metrics(runs: Iterable[tuple[list[str], set[str]]]) -> dict[str, float]:
         hits = [1 if d in rel else 0 for d in ranked[:100]]
         total["P@1"] += hits[0] if hits else 0
         total["MRR@10"] += next((1 / (r + 1) for r, h in enumerate(hits[:10]) if h), 0.0)
-        dcg = sum(h / math.log2(r + 2) for r, h in enumerate(hits[:10]))
-        idcg = sum(1 / math.log2(r + 2) for r in range(min(len(rel), 10)))
-        total["nDCG@10"] += dcg / idcg if idcg else 0.0
+        total["nDCG@10"] += ndcg_at_10(ranked, rel)
         total["R@10"] += sum(hits[:10]) / len(rel)
         total["R@100"] += sum(hits) / len(rel)
     out = {k: round(100 * total[k] / max(1, n), 2) for k in METRICS}

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import io
 import pickle
-import struct
 import zlib
 from itertools import accumulate, islice
 from pathlib import Path
 from typing import Any
 
 import pytest
+from whoosh import formats
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import MERGE_SMALL, OPTIMIZE, SegmentWriter
@@ -51,7 +51,7 @@ def _postings(leaf: Any, blocklimit: int) -> dict[tuple[str, bytes], tuple]:
     for key, valbytes in terms._tindex.items():  # noqa: SLF001
         field, term = names[int.from_bytes(key[:2], "big")], key[2:]
         ti = leaf.term_info(field, term)
-        offset, length = struct.unpack_from("!qi", valbytes, 23)
+        offset, length = inverter._EXTENT.unpack_from(valbytes, inverter._TERMINFO.size)
         raw = terms._postfile.get(offset, length)  # noqa: SLF001
         postings = []
         f = io.BytesIO(raw)
@@ -201,3 +201,21 @@ def test_shifting_a_pickled_first_docnum_gives_the_bytes_pickle_gives(ids: tuple
         assert shifted is None
     else:
         assert shifted == pickle.dumps(((ids[0] + by, *ids[1:]), None, (b"x",) * len(ids)), 2)
+
+
+def test_copy_only_into_an_uncompressed_segment() -> None:
+    # an uncompressed list shifted by 300; an encoder that compresses must encode it anew
+    fmt = formats.Positions()
+    values = [fmt.encode([1, 5]), fmt.encode([2])]
+    source = inverter._ListEncoder(io.BytesIO(), fmt, None, 128, 0)
+    info = source.encode([3, 40], [2.0, 1.0], values)
+    source.flush()
+    raw = source.postfile.getvalue()
+    plist = inverter.RawList(raw, info, 300, fmt.fixed_value_size())
+    assert plist.decode() == ([303, 340], [2.0, 1.0], values)
+    assert inverter._ListEncoder(io.BytesIO(), fmt, None, 128, 3).copy(plist) is None
+    plain, again = (inverter._ListEncoder(io.BytesIO(), fmt, None, 128, 0) for _ in range(2))
+    assert plain.copy(plist) == again.encode(*plist.decode())
+    plain.flush()
+    again.flush()
+    assert plain.postfile.getvalue() == again.postfile.getvalue()
