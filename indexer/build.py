@@ -1,11 +1,15 @@
-"""Indexing runs: read sources, analyse in worker processes, write and commit in batches.
+"""Indexing runs: read sources, analyse and write segments in worker processes, commit in
+batches.
 
-Data flow: sources -> (Article | RecordError) -> worker pool: `schema.prepare` (normalize,
-segment, encode postings) -> this process: one Whoosh writer, one commit per batch.
-- Memory stays bounded: at most two batches are in flight (one being analysed while the
-  previous one is written), whatever the input size.
-- A killed run loses only its uncommitted batch; every committed batch is searchable, and
-  re-running updates documents by id, so it never duplicates.
+Data flow: sources -> (Article | RecordError) -> batches -> worker pool: per batch,
+`schema.prepare` (normalize, segment, encode postings) and the batch written as one
+segment (`indexer.parts`) -> this process, in batch order: delete the documents the
+batch replaces, adopt its segment, merge (tiered), commit. With `workers=1` the same
+steps run in this process (`_write_batch`).
+- Memory stays bounded: at most `workers` + 1 batches are in flight (each worker's, and
+  the next one read), whatever the input size.
+- A killed run loses only its uncommitted batches; every committed batch is searchable,
+  and re-running updates documents by id, so it never duplicates.
 - `rebuild` writes a new generation and swaps it in atomically (`indexer.store`).
 """
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from indexer.parts import Part, adopt, iter_in_order, parts_dir, write_part
 from indexer.record import Article, RecordError
 from indexer.schema import prepare
 from indexer.store import merge_tiered, new_generation, open_index, open_or_create, open_writer, prune_generations, swap_in
@@ -98,34 +103,41 @@ def _warm_up() -> None:
     os.nice(10)
 
 
+def _part(batch: list[Article | RecordError], root: str, max_body_chars: int) -> Part:
+    """Pool job: a whole batch analysed and written as a segment (`indexer.parts`)."""
+    return write_part(batch, root, lambda item: _prepare(item, max_body_chars))
+
+
 class _Analyser:
-    """Runs `_prepare` over batches, overlapping the next batch with the caller's writing."""
+    """Analysis in this process (workers=1), or a pool of workers that each analyse and
+    write whole batches as segments (`indexer.parts`), `workers` batches in flight."""
 
     def __init__(self, workers: int, max_body_chars: int) -> None:
         self.max_body_chars = max_body_chars
         self.pool = None
+        self.workers = 1
         if workers != 1:
             ctx = multiprocessing.get_context("fork")
-            self.pool = ctx.Pool(workers or os.cpu_count() or 1, initializer=_warm_up)
+            self.workers = workers or os.cpu_count() or 1
+            self.pool = ctx.Pool(self.workers, initializer=_warm_up)
 
     def batches(self, batches: Iterator[list[Article | RecordError]]):
-        if self.pool is None:
-            for batch in batches:
-                yield [_prepare(item, self.max_body_chars) for item in batch]
-            return
-        args = lambda b: [(item, self.max_body_chars) for item in b]  # noqa: E731
-        pending = None
+        """Prepared documents of each batch, in this process."""
         for batch in batches:
-            job = self.pool.starmap_async(_prepare, args(batch), chunksize=8)
-            if pending is not None:
-                yield pending.get()
-            pending = job
-        if pending is not None:
-            yield pending.get()
+            yield [_prepare(item, self.max_body_chars) for item in batch]
 
-    def close(self) -> None:
+    def parts(self, batches: Iterator[list[Article | RecordError]], root: Path) -> Iterator[Part]:
+        """Each batch as a written part, in batch order."""
+        assert self.pool is not None
+        pool, args = self.pool, (str(root), self.max_body_chars)
+        return iter_in_order(lambda b: pool.apply_async(_part, (b, *args)), batches, self.workers)
+
+    def close(self, failed: bool = False) -> None:
         if self.pool is not None:
-            self.pool.close()
+            if failed:  # parts still being written would never be adopted
+                self.pool.terminate()
+            else:
+                self.pool.close()
             self.pool.join()
 
 
@@ -189,35 +201,53 @@ def index_articles(items: Iterable[Article | RecordError], index_path: Path,
         if on_reject is not None:
             on_reject(err)
 
-    swapped = False
+    swapped = failed = False
     try:
         from whoosh import index as windex
 
         ix = windex.open_dir(str(target)) if target is not None else open_or_create(index_path)
-        for batch in analyser.batches(_chunks(items, options.batch_size)):
-            docs: dict[str, dict[str, Any]] = {}
-            for result in batch:
-                if isinstance(result, RecordError):
-                    reject(result)
-                else:
-                    if result[0] in docs:  # the last version of an id in a batch wins
-                        stats.updated += 1
-                    docs[result[0]] = result[1]
-            if docs:
-                _write_batch(ix, docs, options.lock_timeout, stats)
-            progress.update(len(batch), stats.rejected)
+        batches = _chunks(items, options.batch_size)
+        if analyser.pool is None:
+            for batch in analyser.batches(batches):
+                docs: dict[str, dict[str, Any]] = {}
+                for result in batch:
+                    if isinstance(result, RecordError):
+                        reject(result)
+                    else:
+                        if result[0] in docs:  # the last version of an id in a batch wins
+                            stats.updated += 1
+                        docs[result[0]] = result[1]
+                if docs:
+                    _write_batch(ix, docs, options.lock_timeout, stats)
+                progress.update(len(batch), stats.rejected)
+        else:
+            parts = parts_dir(Path(ix.storage.folder))
+            try:
+                for part in analyser.parts(batches, parts):
+                    for err in part.rejects:
+                        reject(err)
+                    stats.updated += part.replaced_in_batch
+                    if part.segment is not None:
+                        added, updated = adopt(ix, part, options.lock_timeout)
+                        stats.added += added
+                        stats.updated += updated
+                        stats.commits += 1
+                    progress.update(part.count, stats.rejected)
+            finally:
+                shutil.rmtree(parts, ignore_errors=True)
         if target is not None:
             swap_in(index_path, target)
             swapped = True
             prune_generations(index_path, keep=2)
     except BaseException:
+        failed = True
         if target is not None and not swapped:
             # A rebuild that failed (disk full, killed by an exception, ...) leaves the live
             # index as it was; its unfinished generation would only hold on to the space.
             shutil.rmtree(target, ignore_errors=True)
         raise
     finally:
-        analyser.close()
+        analyser.close(failed)
         progress.close()
         if rejects_file is not None:
             rejects_file.close()

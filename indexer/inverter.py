@@ -32,7 +32,7 @@ from array import array
 from dataclasses import dataclass
 from itertools import accumulate, chain, groupby
 from operator import itemgetter
-from typing import Any, Callable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo, W3TermsReader
 from whoosh.filedb.filetables import _lengths as _HASH_ROW  # noqa: PLC2701 - a hash row's header
@@ -75,6 +75,27 @@ class TermPool:
             plist[0].append(docnum)
             plist[1].append(weight)
             plist[2].append(vbytes or b"")
+
+    def add_field(self, fieldname: str, docnum: int,
+                  items: Iterable[tuple[bytes, int, float, bytes | None]]) -> int:
+        """`add` for all of one field's postings in a document, (term bytes, frequency,
+        weight, value bytes) each, in one loop; returns the field's length (frequencies
+        summed)."""
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+        get = terms.get
+        length = 0
+        for tbytes, freq, weight, vbytes in items:
+            length += freq
+            plist = get(tbytes)
+            if plist is None:
+                terms[tbytes] = ([docnum], [weight], [vbytes or b""])
+            else:
+                plist[0].append(docnum)
+                plist[1].append(weight)
+                plist[2].append(vbytes or b"")
+        return length
 
     def terms(self, fieldname: str) -> Iterator[tuple[bytes, PostingList]]:
         terms = self.fields.get(fieldname, {})

@@ -58,6 +58,12 @@ class RecordError(ValueError):
         self.where = where
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # Rejects travel between processes (the indexing pool); pickle's default for an
+        # exception re-creates it from `args`, one string, which __init__ does not accept:
+        # the pool's result thread died on it and the run waited for ever.
+        return (RecordError, (self.where, self.reason))
+
 
 def valid_id(doc_id: str) -> bool:
     """1 to ID_MAX_CHARS characters, no control characters, no spaces at either end."""

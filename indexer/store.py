@@ -29,7 +29,7 @@ from whoosh.util.numeric import byte_to_length
 
 from indexer import whoosh_mmap
 from indexer.inverter import MergeSource, TermPool, write_terms
-from indexer.schema import SCHEMA_VERSION, build_schema
+from indexer.schema import SCHEMA_VERSION, Postings, build_schema
 
 whoosh_mmap.install()
 
@@ -136,6 +136,48 @@ class _Writer(SegmentWriter):
 
     def per_document_reader(self):
         return _FlushLengths(self.storage, self.get_segment())
+
+    def add_document(self, **fields) -> None:
+        """Whoosh's `add_document`, except that a pre-analysed field's postings
+        (`schema.Postings`) go into the pool a field at a time (`TermPool.add_field`), not
+        as a tuple and a call per posting (~900 per VNTC article). Boosts, and spelling or
+        vector fields (none in our schema), take Whoosh's own path."""
+        schema = self.schema
+        if any(k.endswith("_boost") for k in fields) or any(
+                schema[n].separate_spelling() or schema[n].vector
+                for n in fields if not n.startswith("_") and n in schema):
+            return super().add_document(**fields)
+        self._check_state()
+        perdocwriter, docnum, pool = self.perdocwriter, self.docnum, self.pool
+        fieldnames = sorted(n for n in fields if not n.startswith("_"))
+        self._check_fields(schema, fieldnames)
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields[fieldname]
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed:
+                    if isinstance(value, Postings):
+                        length = pool.add_field(fieldname, docnum, value)
+                    else:  # (Whoosh multiplies each weight by the field boost, 1.0: a float)
+                        length = pool.add_field(fieldname, docnum, (
+                            (t, f, w * 1.0, v) for t, f, w, v in field.index(value)))
+                    if not field.scorable:
+                        length = 0
+                stored = fields.get("_stored_" + fieldname, value)
+                perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
+                column = field.column_type
+                if column and stored is not None:
+                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(stored))
+        except Exception:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
 
     def add_reader(self, reader) -> None:
         """Copy a segment's documents now; its postings are merged when the segment is

@@ -5,6 +5,7 @@ import gzip
 import json
 import lzma
 import multiprocessing
+import pickle
 import time
 from itertools import islice
 from pathlib import Path
@@ -105,6 +106,17 @@ def test_bad_records_are_reported_and_the_rest_indexed(tmp_path: Path, corpus: P
     lines = [json.loads(x) for x in rejects.read_text(encoding="utf-8").splitlines()]
     assert [x["where"] for x in lines] == [e.where for e in seen]
     assert all(x["reason"] for x in lines)
+
+
+def test_bad_records_with_a_worker_pool(tmp_path: Path) -> None:
+    # a reject crosses the pool's pipe: it used to fail to unpickle, and the run hung
+    restored = pickle.loads(pickle.dumps(RecordError("a.jsonl:2", "not JSON")))
+    assert (restored.where, restored.reason, str(restored)) == ("a.jsonl:2", "not JSON", "a.jsonl:2: not JSON")
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join([_dantri_lines(1)[0], "{not json"]) + "\n", encoding="utf-8")
+    stats = index_articles(read_jsonl(path), tmp_path / "i", _opts(workers=2))
+    assert (stats.added, stats.rejected) == (1, 1)
+    assert stats.rejects[0].where == f"{path}:2"
 
 
 def test_oversized_body_is_rejected_not_indexed(tmp_path: Path) -> None:

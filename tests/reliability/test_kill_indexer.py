@@ -2,7 +2,8 @@
 
 The child (`CHILD`, run as a subprocess) is `vnsearch index` (`search.cli.main`) with two
 additions: it appends to a side file, before and after each batch commit, the ids of that
-batch ("inflight", then "committed" once `_write_batch` has returned), and it can kill
+batch ("inflight", then "committed" once `_write_batch`, or with workers `adopt`, has
+returned), and it can kill
 itself with SIGKILL at a chosen point inside Whoosh's commit or the rebuild swap.
 
 After every kill the parent checks, on the index left behind:
@@ -71,11 +72,24 @@ def write_batch(ix, docs, lock_timeout, stats):
 
 build._write_batch = write_batch
 
+_adopt = build.adopt  # the pooled path: a worker-written segment committed in this process
+
+def adopt(ix, part, lock_timeout):
+    global commits
+    commits += 1
+    record("inflight", part.ids)
+    result = _adopt(ix, part, lock_timeout)
+    record("committed", part.ids)
+    return result
+
+build.adopt = adopt
+
 point, _, nth = hook.partition(":")
 nth = int(nth or 0)
+main_pid = os.getpid()
 
-def armed():  # in the nth batch commit of this run, or later
-    return commits >= nth
+def armed():  # in the nth batch commit of this run, or later; in the indexer, not a worker
+    return commits >= nth and os.getpid() == main_pid
 
 if point == "commit-start":
     orig_commit = wwriting.SegmentWriter.commit
@@ -386,13 +400,16 @@ def test_kill_9_indexer_at_random_points_and_inside_commits_and_swaps(tmp_path: 
                       f"[{out.seconds:.1f}s]")
 
     # 2. Exactly inside Whoosh's commit of the nth batch of a run.
-    for point in ("commit-start", "merge", "assemble", "toc-write", "toc-rename", "toc-renamed",
-                  "clean-files"):
+    # Every other point with two workers: their segments are adopted by the same commit.
+    for i, point in enumerate(("commit-start", "merge", "assemble", "toc-write", "toc-rename",
+                               "toc-renamed", "clean-files")):
+        workers = 1 + i % 2
         # Whoosh merges only when small segments pile up (MERGE_SMALL, a Fibonacci rule):
         # for the merge point, batches of 20 make that happen within the run.
         nth = 1 if point == "merge" else rng.randint(1, 4)
         toc = _toc_generation(h.index)
-        out = h.run(corpus, hook=f"{point}:{nth}", batch=20 if point == "merge" else BATCH)
+        out = h.run(corpus, hook=f"{point}:{nth}", batch=20 if point == "merge" else BATCH,
+                    workers=workers)
         for batch in out.committed:
             committed |= set(batch)
         state = _check_after_kill(h.index, committed, out, toc, records, rng)
@@ -402,7 +419,7 @@ def test_kill_9_indexer_at_random_points_and_inside_commits_and_swaps(tmp_path: 
             assert state == "in-flight batch committed"  # durable once the TOC is renamed
         else:
             assert state != "in-flight batch committed"
-        report.append(f"{point} (commit {out.commits + 1}): {state}, {len(committed)} docs committed "
+        report.append(f"{point} w{workers} (commit {out.commits + 1}): {state}, {len(committed)} docs committed "
                       f"[{out.seconds:.1f}s]")
 
     # 3. A re-run completes: every document once.
