@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from functools import lru_cache
+from pickle import dumps
 from typing import Any, Iterator
 
 from whoosh import analysis as wanalysis
@@ -101,7 +103,25 @@ def build_schema() -> fields.Schema:
     return fields.Schema(**spec)
 
 
-_POSITIONS = formats.Positions()
+_ONE_POSITION_MAX = 1 << 16
+
+
+@lru_cache(maxsize=None)  # explicit cache: at most _ONE_POSITION_MAX small byte strings
+def _one_position(pos: int) -> bytes:
+    """`formats.Positions().encode([pos])`: most terms of a document occur once."""
+    return pack_uint(1) + dumps([pos], 2)
+
+
+@lru_cache(maxsize=4096)
+def _count_value(n: int) -> bytes:
+    return pack_uint(n)
+
+
+def _positions_value(plist: list[int]) -> bytes:
+    """`formats.Positions().encode(plist)`: the count, then the pickled position deltas."""
+    if len(plist) == 1 and plist[0] < _ONE_POSITION_MAX:
+        return _one_position(plist[0])
+    return pack_uint(len(plist)) + dumps([b - a for a, b in zip((0, *plist), plist)], 2)
 
 
 def encode_terms(terms: list[str], positions: bool) -> Postings:
@@ -109,7 +129,6 @@ def encode_terms(terms: list[str], positions: bool) -> Postings:
     `Format.word_values` would yield (checked in tests/indexer/test_schema.py)."""
     out = Postings()
     if positions:
-        encode = _POSITIONS.encode
         poses: dict[str, list[int]] = {}
         get = poses.get
         for i, term in enumerate(terms):
@@ -118,11 +137,11 @@ def encode_terms(terms: list[str], positions: bool) -> Postings:
                 poses[term] = [i]
             else:
                 plist.append(i)
-        for term, plist in poses.items():
-            out.append((term.encode("utf-8"), len(plist), float(len(plist)), encode(plist)))
+        out.extend((term.encode("utf-8"), len(plist), float(len(plist)), _positions_value(plist))
+                   for term, plist in poses.items())
     else:
-        for term, n in Counter(terms).items():
-            out.append((term.encode("utf-8"), n, float(n), pack_uint(n)))
+        out.extend((term.encode("utf-8"), n, float(n), _count_value(n))
+                   for term, n in Counter(terms).items())
     return out
 
 

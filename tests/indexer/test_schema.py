@@ -63,3 +63,14 @@ def test_encode_terms_equals_whoosh_formats_on_news() -> None:
 def test_counts_above_one_byte() -> None:
     postings = encode_terms(["a"] * 300 + ["b"], positions=False)
     assert postings == [(b"a", 300, 300.0, pack_uint(300)), (b"b", 1, 1.0, pack_uint(1))]
+
+
+def test_positions_far_into_a_long_text() -> None:
+    # a term met once keeps a cached value below 65,536 positions, is encoded beyond
+    terms = ["x"] * 70_000 + ["y", "z"] + ["x"]
+    got = dict((t, v) for t, _, _, v in encode_terms(terms, positions=True))
+    fmt = formats.Positions()
+    assert got[b"y"] == fmt.encode([70_000]) and got[b"z"] == fmt.encode([70_001])
+    assert got[b"x"] == fmt.encode([*range(70_000), 70_002])
+    assert dict((t, v) for t, _, _, v in encode_terms(["a", "b", "a"], positions=True)) == {
+        b"a": fmt.encode([0, 2]), b"b": fmt.encode([1])}
