@@ -143,10 +143,11 @@ def markdown(data: dict[str, Any]) -> str:
 
 What runs: a fresh process per corpus calls `index_articles(read_jsonl(corpus), dir,
 BuildOptions(workers=0, rebuild=True))`, the code path of `vnsearch index --rebuild --quiet`:
-xz decompression and JSON parsing in the main process, normalization + segmentation +
-posting encoding in {data['results']['vntc']['workers']} pool workers (at lower priority), the
-inversion and segment writing (`indexer/inverter.py`) and one commit per 4,000 documents
-(`BuildOptions.batch_size`) in the main process, then the atomic swap. docs/s is documents
+xz decompression and JSON parsing in the main process; in {data['results']['vntc']['workers']} pool workers (at lower
+priority), each taking a whole batch of 4,000 documents (`BuildOptions.batch_size`):
+normalization, segmentation, posting encoding, inversion and writing the batch as a
+segment (`indexer/parts.py`, `indexer/inverter.py`); in the main process, in batch order:
+adopting each segment in a commit, with the tiered merges, then the atomic swap. docs/s is documents
 over the wall time of the whole run. Memory: `ru_maxrss` of the main process and of the
 largest worker (`getrusage` SELF / CHILDREN), and the peak of the summed VmRSS of the
 process tree sampled from /proc every 0.25 s (an upper bound: shared pages count once per

@@ -6,8 +6,9 @@ Data flow: sources -> (Article | RecordError) -> batches -> worker pool: per bat
 segment (`indexer.parts`) -> this process, in batch order: delete the documents the
 batch replaces, adopt its segment, merge (tiered), commit. With `workers=1` the same
 steps run in this process (`_write_batch`).
-- Memory stays bounded: at most `workers` + 1 batches are in flight (each worker's, and
-  the next one read), whatever the input size.
+- Memory stays bounded: at most 4 x `workers` + 1 batches are in flight (being written
+  by the workers, waiting for them as input, or written and waiting to be adopted as a
+  file), whatever the input size.
 - A killed run loses only its uncommitted batches; every committed batch is searchable,
   and re-running updates documents by id, so it never duplicates.
 - `rebuild` writes a new generation and swaps it in atomically (`indexer.store`).
@@ -70,6 +71,12 @@ class BuildStats:
 
 Prepared = tuple[str, dict[str, Any]]
 
+# Batches submitted to the pool beyond the one being adopted, per worker. While this
+# process merges segments (minutes on a large index) the workers go on writing parts;
+# a finished part is a file and a small result, so what waits in memory is the input of
+# the batches not yet started (a few MB per 1,000 articles).
+BATCHES_AHEAD_PER_WORKER = 4
+
 
 def _prepare(item: Article | RecordError, max_body_chars: int) -> Prepared | RecordError:
     """Worker side: heavy analysis; errors come back as values, never kill the run."""
@@ -130,7 +137,8 @@ class _Analyser:
         """Each batch as a written part, in batch order."""
         assert self.pool is not None
         pool, args = self.pool, (str(root), self.max_body_chars)
-        return iter_in_order(lambda b: pool.apply_async(_part, (b, *args)), batches, self.workers)
+        return iter_in_order(lambda b: pool.apply_async(_part, (b, *args)), batches,
+                             self.workers * BATCHES_AHEAD_PER_WORKER)
 
     def close(self, failed: bool = False) -> None:
         if self.pool is not None:

@@ -3,8 +3,8 @@
 Each text field (title, summary, body) becomes four indexed fields, one per term stream of
 `indexer.analysis` (suffixes below), so that exact-accent and word matches can be weighted
 above folded and syllable matches at query time. Analysis happens in worker processes:
-`prepare` turns an Article into ready-made posting tuples that the single writer process
-only has to append (`PreAnalyzed.index` yields them as they are).
+`prepare` turns an Article into ready-made posting tuples that the segment writer only has
+to append (`PreAnalyzed.index` yields them as they are).
 """
 from __future__ import annotations
 
