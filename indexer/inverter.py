@@ -65,16 +65,7 @@ class TermPool:
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         fieldname, tbytes, docnum, weight, vbytes = item
-        terms = self.fields.get(fieldname)
-        if terms is None:
-            terms = self.fields[fieldname] = {}
-        plist = terms.get(tbytes)
-        if plist is None:
-            terms[tbytes] = ([docnum], [weight], [vbytes or b""])
-        else:
-            plist[0].append(docnum)
-            plist[1].append(weight)
-            plist[2].append(vbytes or b"")
+        self.add_field(fieldname, docnum, ((tbytes, 0, weight, vbytes),))
 
     def add_field(self, fieldname: str, docnum: int,
                   items: Iterable[tuple[bytes, int, float, bytes | None]]) -> int:

@@ -19,22 +19,16 @@ from indexer.schema import prepare
 from indexer.sources.jsonl import read_jsonl
 from indexer.store import IndexBusy, index_version, live_dir, open_index, open_or_create, open_writer
 from tests.indexer.test_build import DANTRI, _count, _dantri_lines
+from tests.indexer.test_build import _opts as build_opts
+from tests.indexer.test_build import corpus  # noqa: F401 - the 60-article fixture
 
 pytestmark = pytest.mark.skipif(not any(DANTRI.parent.glob("corpus.jsonl*")), reason="shared data absent")
 
 
 def _opts(**kw) -> BuildOptions:
     kw.setdefault("workers", 2)
-    kw.setdefault("progress", "quiet")
     kw.setdefault("batch_size", 5)
-    return BuildOptions(**kw)
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    path = tmp_path / "news.jsonl"
-    path.write_text("\n".join(_dantri_lines(60)) + "\n", encoding="utf-8")
-    return path
+    return build_opts(**kw)
 
 
 def _everything(index_path: Path) -> tuple:
