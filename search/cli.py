@@ -158,7 +158,7 @@ def parser() -> argparse.ArgumentParser:
     common(sp)
     sp.add_argument("paths", nargs="+", type=Path)
     sp.add_argument("--rebuild", action="store_true", help="build a fresh index and swap it in atomically")
-    sp.add_argument("--workers", type=int, default=None, help="analysis processes (0: one per CPU)")
+    sp.add_argument("--workers", type=int, default=None, help="processes that analyse and write batches (0: one per CPU; 1: all in this process)")
     sp.add_argument("--batch-size", type=int, default=None, help="documents per commit")
     sp.add_argument("--lock-timeout", type=float, default=None, help="seconds to wait for another writer")
     sp.add_argument("--rejects", type=Path, default=None, help="file for rejected records (JSONL)")
