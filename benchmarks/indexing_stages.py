@@ -46,7 +46,7 @@ BUDGET_MS = 2 * 1000 / 300
 def _cpu(fn) -> tuple[float, object]:  # noqa: ANN001
     """CPU seconds of fn(), cyclic GC paused: the stages' outputs are kept for the next
     stage here (millions of containers a full collection would walk again and again),
-    where a run passes each article on; the writer pauses GC itself (`_gc_paused`)."""
+    where a run passes each article on; the writer pauses GC itself (`store.gc_paused`)."""
     gc.collect()
     gc.disable()
     try:

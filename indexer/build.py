@@ -15,7 +15,6 @@ steps run in this process (`_write_batch`).
 """
 from __future__ import annotations
 
-import contextlib
 import gc
 import itertools
 import json
@@ -28,10 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from indexer.parts import Part, adopt, iter_in_order, parts_dir, write_part
+from indexer.parts import Part, adopt, gather, iter_in_order, parts_dir, write_part
 from indexer.record import Article, RecordError
 from indexer.schema import prepare
-from indexer.store import merge_tiered, new_generation, open_index, open_or_create, open_writer, prune_generations, swap_in
+from indexer.store import (
+    delete_replaced, gc_paused, merge_tiered, new_generation, open_index, open_or_create, open_writer,
+    prune_generations, swap_in,
+)
 
 __all__ = ["BuildOptions", "BuildStats", "build", "delete_documents", "index_articles"]
 
@@ -117,7 +119,7 @@ def _part(batch: list[Article | RecordError], root: str, max_body_chars: int) ->
 
 class _Analyser:
     """Analysis in this process (workers=1), or a pool of workers that each analyse and
-    write whole batches as segments (`indexer.parts`), `workers` batches in flight."""
+    write whole batches as segments (`indexer.parts`)."""
 
     def __init__(self, workers: int, max_body_chars: int) -> None:
         self.max_body_chars = max_body_chars
@@ -217,14 +219,10 @@ def index_articles(items: Iterable[Article | RecordError], index_path: Path,
         batches = _chunks(items, options.batch_size)
         if analyser.pool is None:
             for batch in analyser.batches(batches):
-                docs: dict[str, dict[str, Any]] = {}
-                for result in batch:
-                    if isinstance(result, RecordError):
-                        reject(result)
-                    else:
-                        if result[0] in docs:  # the last version of an id in a batch wins
-                            stats.updated += 1
-                        docs[result[0]] = result[1]
+                docs, rejects, replaced = gather(batch)
+                for err in rejects:
+                    reject(err)
+                stats.updated += replaced
                 if docs:
                     _write_batch(ix, docs, options.lock_timeout, stats)
                 progress.update(len(batch), stats.rejected)
@@ -263,34 +261,14 @@ def index_articles(items: Iterable[Article | RecordError], index_path: Path,
     return stats
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is inverted: the batch's postings are
-    millions of live containers, which each full collection would walk again (8,000 VNTC
-    articles in batches of 2,000: 32.7 s of CPU to add them with the collector, 12.7 s
-    without). Whatever cycles a batch leaves are collected after it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _write_batch(ix, docs: dict[str, dict[str, Any]], lock_timeout: float, stats: BuildStats) -> None:
-    with _gc_paused(), open_writer(ix, lock_timeout) as writer:
-        with ix.searcher() as searcher:  # the committed index: which ids exist already
-            for doc_id, doc in docs.items():
-                existing = list(searcher.document_numbers(id=doc_id))
-                for docnum in existing:
-                    writer.delete_document(docnum)
-                writer.add_document(**doc)
-                if existing:
-                    stats.updated += 1
-                else:
-                    stats.added += 1
+    with gc_paused(), open_writer(ix, lock_timeout) as writer:
+        added, updated = delete_replaced(ix, writer, docs)
+        for doc in docs.values():
+            writer.add_document(**doc)
         writer.commit(mergetype=merge_tiered)
+    stats.added += added
+    stats.updated += updated
     stats.commits += 1
 
 

@@ -22,21 +22,22 @@ system: the move is a rename; Whoosh's cleaning skips hidden names).
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from whoosh import index as windex
 
 from indexer.record import Article, RecordError
 from indexer.schema import build_schema
-from indexer.store import WRITER_MEMORY_MB, _codec, _Writer, merge_tiered, open_writer
+from indexer.store import (
+    WRITER_MEMORY_MB, _codec, _Writer, delete_replaced, gc_paused, merge_tiered, open_writer,
+)
 
-__all__ = ["Part", "write_part", "adopt", "parts_dir"]
+__all__ = ["Part", "gather", "write_part", "adopt", "parts_dir", "iter_in_order"]
 
 PARTS_PREFIX = ".parts-"
 
@@ -92,30 +93,38 @@ def _scratch_index(root: Path) -> Any:
     return ix
 
 
+def gather(results: Iterable[tuple[str, dict[str, Any]] | RecordError]
+           ) -> tuple[dict[str, dict[str, Any]], list[RecordError], int]:
+    """A batch's analysed records as (documents by id, in input order; rejects; how many
+    records a later one with the same id replaced): the last version of an id wins."""
+    docs: dict[str, dict[str, Any]] = {}
+    rejects: list[RecordError] = []
+    replaced = 0
+    for result in results:
+        if isinstance(result, RecordError):
+            rejects.append(result)
+            continue
+        if result[0] in docs:
+            replaced += 1
+        docs[result[0]] = result[1]
+    return docs, rejects, replaced
+
+
 def write_part(batch: list[Article | RecordError], root: str,
                prepare: Callable[[Article | RecordError], Any]) -> Part:
     """Worker side: analyse `batch` with `prepare` (a (id, fields) pair or a RecordError
     per item) and write the accepted documents as one segment under `root`."""
-    part = Part(count=len(batch))
-    docs: dict[str, dict[str, Any]] = {}
-    for item in batch:
-        result = prepare(item)
-        if isinstance(result, RecordError):
-            part.rejects.append(result)
-            continue
-        if result[0] in docs:  # the last version of an id in a batch wins
-            part.replaced_in_batch += 1
-        docs[result[0]] = result[1]
+    docs, rejects, replaced = gather(prepare(item) for item in batch)
+    part = Part(count=len(batch), rejects=rejects, replaced_in_batch=replaced)
     if not docs:
         return part
     ix = _scratch_index(Path(root))
     writer = _Writer(ix, _lk=False, limitmb=WRITER_MEMORY_MB, codec=_codec())
-    enabled = gc.isenabled()
-    gc.disable()  # see build._gc_paused: the batch's postings are millions of containers
     try:
-        for fields in docs.values():
-            writer.add_document(**fields)
-        part.segment = writer._finalize_segment()  # noqa: SLF001 - no commit: no TOC here
+        with gc_paused():
+            for fields in docs.values():
+                writer.add_document(**fields)
+            part.segment = writer._finalize_segment()  # noqa: SLF001 - no commit: no TOC here
     except BaseException:
         with contextlib.suppress(Exception):
             writer.cancel()
@@ -123,8 +132,6 @@ def write_part(batch: list[Article | RecordError], root: str,
     finally:
         with contextlib.suppress(Exception):
             writer._tempstorage.destroy()  # noqa: SLF001
-        if enabled:
-            gc.enable()
     part.folder = ix.storage.folder
     part.ids = list(docs)
     return part
@@ -136,17 +143,8 @@ def adopt(ix: Any, part: Part, lock_timeout: float) -> tuple[int, int]:
     name = segment.make_filename(segment.COMPOUND_EXT)
     source = Path(part.folder) / name
     target = Path(ix.storage.folder) / name
-    added = updated = 0
     with open_writer(ix, lock_timeout) as writer:
-        with ix.searcher() as searcher:  # the committed index: which ids exist already
-            for doc_id in part.ids:
-                existing = list(searcher.document_numbers(id=doc_id))
-                for docnum in existing:
-                    writer.delete_document(docnum)
-                if existing:
-                    updated += 1
-                else:
-                    added += 1
+        added, updated = delete_replaced(ix, writer, part.ids)
         if target.exists():  # two segments with one random name: never overwrite one
             raise FileExistsError(f"segment file {target} exists already")
         os.replace(source, target)
