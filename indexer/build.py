@@ -294,5 +294,5 @@ def delete_documents(index_path: Path, ids: list[str], lock_timeout: float = 30.
                 for docnum in numbers:
                     writer.delete_document(docnum)
                     deleted += 1
-        writer.commit()
+        writer.commit(mergetype=merge_tiered)
     return deleted, missing

@@ -114,7 +114,8 @@ def write_part(batch: list[Article | RecordError], root: str,
                prepare: Callable[[Article | RecordError], Any]) -> Part:
     """Worker side: analyse `batch` with `prepare` (a (id, fields) pair or a RecordError
     per item) and write the accepted documents as one segment under `root`."""
-    docs, rejects, replaced = gather(prepare(item) for item in batch)
+    with gc_paused():  # analysis allocates millions of containers; it makes few cycles
+        docs, rejects, replaced = gather(prepare(item) for item in batch)
     part = Part(count=len(batch), rejects=rejects, replaced_in_batch=replaced)
     if not docs:
         return part

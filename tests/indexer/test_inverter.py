@@ -124,8 +124,8 @@ def _build(tmp_path: Path, name: str, batches: list, writer: type, codec: dict, 
 
 
 # Ours (no compression), and zlib with 4-posting blocks, where most lists span several
-# blocks; our tiered merges, and Whoosh's default policy (the API's applier commits with it),
-# which closes each segment's reader as soon as it is added.
+# blocks; our tiered merges, and Whoosh's default policy (MERGE_SMALL, which the API's
+# applier used before), which closes each segment's reader as soon as it is added.
 @pytest.mark.parametrize("codec, policy", [({"compression": 0}, store.merge_tiered),
                                            ({"compression": 3, "blocklimit": 4}, store.merge_tiered),
                                            ({"compression": 0}, MERGE_SMALL)])
