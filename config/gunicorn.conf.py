@@ -6,12 +6,12 @@ VNSEARCH_WORKERS (else WEB_CONCURRENCY, else 2), VNSEARCH_THREADS (4),
 VNSEARCH_ACCESSLOG=1 for an access log on stdout.
 
 Choices:
-- worker_class gthread, threads 4 (not measured yet): a search spends part of its time
-  in I/O (reading postings, writing responses) and ``?wait=1`` writes sleep while they
-  poll the queue; threads keep such a request from holding a whole worker process, and
-  share one engine (one set of analysis models and index readers) per worker instead of
-  one per connection. CPU-bound analysis still runs one at a time per process (GIL), so
-  scale CPU with workers.
+- worker_class gthread, threads 4: ``?wait=1`` writes sleep while they poll the queue,
+  and slow clients take time to send and read; threads keep such a request from holding
+  a whole worker process, and share one engine (one set of analysis models and index
+  readers) per worker instead of one per connection. Reads are CPU-bound under one GIL,
+  so they take turns (`search.api.app.OneReadAtATime`): interleaving four of them served
+  fewer (docs/benchmarks.md, HTTP). Scale CPU with workers.
 - preload_app False: the master must not import the app. The engine (pyvi's CRF tagger,
   a C object from python-crfsuite, and Whoosh file handles) and the applier thread have
   to be created in each worker after fork: C library state and threads do not survive

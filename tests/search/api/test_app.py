@@ -189,6 +189,49 @@ def test_engine_errors_map_to_400_503_and_500(client, engine, caplog):
     assert any("unexpected error" in r.message and r.exc_info for r in caplog.records)  # ...but logged
 
 
+def test_a_read_that_fails_gives_the_next_read_its_turn(client, engine):
+    turn = client.app.vnsearch.read_turn
+    for fail, status in ((KeyError("bug"), 500), (InvalidRequest("q", "bad"), 400), (None, 200)):
+        engine.fail = fail
+        assert client.simulate_get("/search", query_string="q=x").status_code == status
+        assert not turn.locked()
+    assert client.simulate_get("/no/such/route").status_code == 404 and not turn.locked()
+    assert client.simulate_head("/health").status_code == 405 and not turn.locked()
+
+
+def test_reads_take_turns_while_writes_go_beside_them(client, engine, spool):
+    # One read at a time per worker (`OneReadAtATime`); a write, or its ?wait polling,
+    # never waits for the read in progress.
+    turn = client.app.vnsearch.read_turn
+    started, release = threading.Event(), threading.Event()
+    search = engine.search
+
+    def slow_search(req):
+        started.set()
+        assert release.wait(10)
+        return search(req)
+
+    engine.search = slow_search
+    results: list[int] = []
+    first = threading.Thread(target=lambda: results.append(
+        client.simulate_get("/search", query_string="q=a").status_code))
+    first.start()
+    try:
+        assert started.wait(10) and turn.locked()
+        put = client.simulate_put("/documents/w1", json={"title": "t", "body": "b"}, headers=AUTH)
+        assert put.status_code == 202  # while the read holds its turn
+        second = threading.Thread(target=lambda: results.append(
+            client.simulate_get("/suggest", query_string="q=qu").status_code))
+        second.start()
+        second.join(0.3)
+        assert second.is_alive() and engine.suggest_calls == []  # waits for its turn
+    finally:
+        release.set()
+    first.join(10)
+    second.join(10)
+    assert results == [200, 200] and not turn.locked()
+
+
 def test_engine_that_cannot_be_opened_gives_503_and_is_retried(tmp_path, spool, monkeypatch):
     attempts = []
 
