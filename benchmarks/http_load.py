@@ -4,18 +4,19 @@ The server is the production one: `python -m gunicorn -c config/gunicorn.conf.py
 search.api.wsgi:application` (2 workers, gthread, 4 threads each, as configured), on the
 84k VNTC benchmark index, bound to 127.0.0.1 on a free port. The load comes from `wrk`
 (a second process, same machine) with a Lua script that walks the query mix, each wrk
-thread from a different offset: 10 s of warm-up, then a timed run (30 s by default).
+thread from a different offset: 120 s of warm-up (each worker decodes the posting lists
+of the mix on first use: one cold pass over the mix took 47.7 s in one process on the
+2026-12-06 machine, and with 45 s of warm-up the timed window was still partly cold),
+then 60 s timed.
 Errors = connect/read/write/timeout errors + non-2xx responses (must be 0).
 
 Variants:
     default   GET /search?q=... with the API defaults (highlights and facets on: what the
-              search page asks for), the server exactly as configured (4 threads/worker)
+              search page asks for), the server exactly as configured (4 threads/worker,
+              reads taking turns: `search.api.app.OneReadAtATime`)
     plain     &highlight=0&facets=0
-    ..., threads=1   VNSEARCH_THREADS=1 (the config's own knob): one request at a time per
-              worker. The engine shares one Whoosh searcher and one CRF tagger between a
-              worker's threads, and neither is thread-safe (see docs/benchmarks.md)
-    ..., max_requests=0   gunicorn's worker recycling switched off on the command line
-              (the config recycles a worker after 2000 +- 200 requests)
+    default, threads=1   VNSEARCH_THREADS=1 (the config's own knob): one request at a
+              time per worker, writes included
 Memory: VmRSS and VmHWM of the master and each worker from /proc/<pid>/status after the
 load, and the worker pids before and after (a recycled worker has a new pid).
 """
@@ -252,7 +253,7 @@ def run(quick: bool = False, rebuild: bool = False, log=print,
     require_wrk()
     index = c.ensure_index(c.vntc_index(quick), rebuild, log)
     mix = latency.vntc_mix(quick)
-    seconds, warmup = (8, 4) if quick else (60, 45)
+    seconds, warmup = (8, 4) if quick else (60, 120)
     results = {name: run_variant(name, index, mix, seconds, warmup, log) for name in variants}
     return {"benchmark": "http", "quick": quick, "machine": c.machine(), "queries": len(mix),
             "seconds": seconds, "warmup_seconds": warmup, "connections": CONNECTIONS,
@@ -276,7 +277,7 @@ def markdown(data: dict[str, Any]) -> str:
     return f"""`.venv/bin/python benchmarks/run.py --only http` (machine: {c.machine_line(data['machine'])}).
 
 Server: `python -m gunicorn -c config/gunicorn.conf.py search.api.wsgi:application` with
-VNSEARCH_WORKERS=2 (gthread, 4 threads per worker, a SO_REUSEPORT socket per worker, as configured) on the 84k VNTC index,
+VNSEARCH_WORKERS=2 (gthread, 4 threads per worker with reads taking turns, a SO_REUSEPORT socket per worker, as configured) on the 84k VNTC index,
 127.0.0.1. Load: `wrk -t{data['wrk_threads']} -c{data['connections']} -d{data['seconds']}s` on the same
 machine (so wrk's own CPU comes out of the same 2 cores), a Lua script cycling through the
 {data['queries']} queries of the mix (each wrk thread from a different offset), after {data['warmup_seconds']} s of
