@@ -232,9 +232,10 @@ def merge_tiered(writer: SegmentWriter, segments: list) -> list:
     Small segments (API writes, small batches: fewer than `LARGE_SEGMENT_DOCS` documents)
     merge `MERGE_FACTOR` at a time from the smallest one's size, so they never pile up.
     Large ones (a bulk build's batches) merge only `LARGE_MERGE_FACTOR` at a time: on 84k
-    VNTC articles a build that merged 8 of its 4,000-document segments at a time spent
-    40% of its time re-encoding 64k articles (631 -> 457 s without those merges) for a
-    search 2-4% faster on 7 segments than on 22 (benchmarks/latency.py's mix, A/B).
+    VNTC articles a build that merged 8 of its 4,000-document segments at a time decoded
+    and encoded 64k articles again, 317 s of CPU on a core the analysis workers needed
+    (the build: 644 s, 501 s without those merges), for a search 2-4% faster on 7
+    segments than on 22 (benchmarks/latency.py's mix, A/B; docs/benchmarks.md).
     Whoosh's own default (MERGE_SMALL) must not be used on such an index: with 22 equal
     segments its Fibonacci rule merges all of them (84k articles) in the next commit."""
     from whoosh.reading import SegmentReader
