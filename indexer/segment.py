@@ -347,7 +347,7 @@ class Segmenter:
         """Segment normalized `text` (or its given tokens) into words; punctuation dropped."""
         runs = _line_runs(text) if tokens is None else _chunks(text, tokens)
         out: list[Word] = []
-        append, extend = out.append, out.extend
+        extend = out.extend
         viterbi, infos_of = self._viterbi, self._infos
         syllable, punct = Kind.SYLLABLE, Kind.PUNCT
         for run in runs:

@@ -157,8 +157,9 @@ class SerializedEngine:
 
 
 class OneReadAtATime:
-    """Middleware: a worker handles one read (GET/HEAD) request at a time, from routing to
-    the response's media, while writes and their ``?wait`` polling run beside it.
+    """Middleware: a worker runs one read (GET/HEAD) request at a time, through its
+    responder or error handler (Falcon renders and gunicorn sends the body after its turn),
+    while writes and their ``?wait`` polling run beside it.
 
     The request threads (gthread) exist for waiting writes and slow clients; reads are
     CPU-bound under one GIL, and when four of them ran interleaved a worker served fewer
