@@ -31,7 +31,7 @@ from indexer.parts import Part, adopt, gather, iter_in_order, parts_dir, write_p
 from indexer.record import Article, RecordError
 from indexer.schema import prepare
 from indexer.store import (
-    delete_replaced, gc_paused, merge_tiered, new_generation, open_index, open_or_create, open_writer,
+    delete_replaced, gc_paused, new_generation, open_index, open_or_create, open_writer,
     prune_generations, swap_in,
 )
 
@@ -266,7 +266,7 @@ def _write_batch(ix, docs: dict[str, dict[str, Any]], lock_timeout: float, stats
         added, updated = delete_replaced(ix, writer, docs)
         for doc in docs.values():
             writer.add_document(**doc)
-        writer.commit(mergetype=merge_tiered)
+        writer.commit()
     stats.added += added
     stats.updated += updated
     stats.commits += 1
@@ -294,5 +294,5 @@ def delete_documents(index_path: Path, ids: list[str], lock_timeout: float = 30.
                 for docnum in numbers:
                     writer.delete_document(docnum)
                     deleted += 1
-        writer.commit(mergetype=merge_tiered)
+        writer.commit()
     return deleted, missing

@@ -10,7 +10,7 @@ The writing process then, in batch order and under the index lock:
 - deletes the committed documents the batch replaces (update by id; the last version of
   an id in a batch wins),
 - moves the segment's file into the index directory and adds the segment to the commit,
-  with the tiered merge policy,
+  with the tiered merge policy (`store.merge_tiered`, every commit's),
 so what is committed is what one writer would have committed, batch after batch.
 
 Safety: a part is invisible until the commit's table of contents names it; a run killed
@@ -34,7 +34,7 @@ from whoosh import index as windex
 from indexer.record import Article, RecordError
 from indexer.schema import build_schema
 from indexer.store import (
-    WRITER_MEMORY_MB, _codec, _Writer, delete_replaced, gc_paused, merge_tiered, open_writer,
+    WRITER_MEMORY_MB, _codec, _Writer, delete_replaced, gc_paused, open_writer,
 )
 
 __all__ = ["Part", "gather", "write_part", "adopt", "parts_dir", "iter_in_order"]
@@ -114,25 +114,24 @@ def write_part(batch: list[Article | RecordError], root: str,
                prepare: Callable[[Article | RecordError], Any]) -> Part:
     """Worker side: analyse `batch` with `prepare` (a (id, fields) pair or a RecordError
     per item) and write the accepted documents as one segment under `root`."""
-    with gc_paused():  # analysis allocates millions of containers; it makes few cycles
+    with gc_paused():  # analysis and inversion: millions of containers, few cycles
         docs, rejects, replaced = gather(prepare(item) for item in batch)
-    part = Part(count=len(batch), rejects=rejects, replaced_in_batch=replaced)
-    if not docs:
-        return part
-    ix = _scratch_index(Path(root))
-    writer = _Writer(ix, _lk=False, limitmb=WRITER_MEMORY_MB, codec=_codec())
-    try:
-        with gc_paused():
+        part = Part(count=len(batch), rejects=rejects, replaced_in_batch=replaced)
+        if not docs:
+            return part
+        ix = _scratch_index(Path(root))
+        writer = _Writer(ix, _lk=False, limitmb=WRITER_MEMORY_MB, codec=_codec())
+        try:
             for fields in docs.values():
                 writer.add_document(**fields)
             part.segment = writer._finalize_segment()  # noqa: SLF001 - no commit: no TOC here
-    except BaseException:
-        with contextlib.suppress(Exception):
-            writer.cancel()
-        raise
-    finally:
-        with contextlib.suppress(Exception):
-            writer._tempstorage.destroy()  # noqa: SLF001
+        except BaseException:
+            with contextlib.suppress(Exception):
+                writer.cancel()
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                writer._tempstorage.destroy()  # noqa: SLF001
     part.folder = ix.storage.folder
     part.ids = list(docs)
     return part
@@ -151,7 +150,7 @@ def adopt(ix: Any, part: Part, lock_timeout: float) -> tuple[int, int]:
         os.replace(source, target)
         writer.segments.append(segment)
         writer._setup_doc_offsets()  # noqa: SLF001 - the segment list changed
-        writer.commit(mergetype=merge_tiered)
+        writer.commit()
     return added, updated
 
 

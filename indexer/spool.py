@@ -364,7 +364,7 @@ class Applier:
             os.close(fd)
 
     def _apply_batch(self) -> int:
-        from indexer.store import IndexBusy, merge_tiered, open_or_create, open_writer
+        from indexer.store import IndexBusy, open_or_create, open_writer
 
         spool = self.spool
         prepare = self._prepare_fn()
@@ -404,7 +404,7 @@ class Applier:
                     else:
                         writer.delete_by_term("id", doc_id)
                 current = None
-                writer.commit(mergetype=merge_tiered)  # not Whoosh's MERGE_SMALL, see there
+                writer.commit()
         except IndexBusy as exc:
             log.warning("spool: %s; %d op(s) stay pending", exc, len(taken))
             return failed

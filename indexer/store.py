@@ -142,14 +142,23 @@ class _Writer(SegmentWriter):
     def per_document_reader(self):
         return _FlushLengths(self.storage, self.get_segment())
 
+    def commit(self, mergetype=None, optimize=None, merge=None) -> None:
+        """Whoosh's commit with `merge_tiered` as the default policy for every commit of
+        the index (builds, the API's applier, deletes): Whoosh's own default, MERGE_SMALL,
+        would merge all of a bulk build's segments at once (see `merge_tiered`).
+        `optimize=True`, `merge=False` and an explicit `mergetype` mean what they mean in
+        Whoosh."""
+        if mergetype is None and not optimize and merge is not False:
+            mergetype = merge_tiered
+        super().commit(mergetype, optimize, merge)
+
     def add_document(self, **fields) -> None:
         """Whoosh's `add_document`, except that a pre-analysed field's postings
         (`schema.Postings`) go into the pool a field at a time (`TermPool.add_field`), not
         as a tuple and a call per posting (~900 per VNTC article). Boosts, and spelling or
         vector fields (none in our schema), take Whoosh's own path."""
         schema = self.schema
-        if (self._whoosh_only and not self._whoosh_only.isdisjoint(fields)) or any(
-                k.endswith("_boost") for k in fields):
+        if not self._whoosh_only.isdisjoint(fields) or any(k.endswith("_boost") for k in fields):
             return super().add_document(**fields)
         self._check_state()
         perdocwriter, docnum, pool = self.perdocwriter, self.docnum, self.pool

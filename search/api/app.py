@@ -192,7 +192,9 @@ class Context:
         self.metrics = metrics
         self.spec = build_spec(settings)
         self._reads = threading.Lock()
-        self.read_turn = threading.Lock()  # `OneReadAtATime`: one read request at a time
+        # One read request at a time (`OneReadAtATime`); `_reads` still guards the engine's
+        # calls from any request, whatever its method.
+        self.read_turn = threading.Lock()
 
     def engine(self) -> Any:
         """The engine for one request (its reads serialized, see `SerializedEngine`)."""
