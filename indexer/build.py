@@ -19,8 +19,10 @@ import gc
 import itertools
 import json
 import multiprocessing
+import multiprocessing.pool
 import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ from indexer.store import (
     prune_generations, swap_in,
 )
 
-__all__ = ["BuildOptions", "BuildStats", "build", "delete_documents", "index_articles"]
+__all__ = ["AnalysisWorkerDied", "BuildOptions", "BuildStats", "build", "delete_documents", "index_articles"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,28 @@ Prepared = tuple[str, dict[str, Any]]
 # a finished part is a file and a small result, so what waits in memory is the input of
 # the batches not yet started (a few MB per 1,000 articles).
 BATCHES_AHEAD_PER_WORKER = 4
+
+
+class AnalysisWorkerDied(RuntimeError):
+    """A pool worker exited while the run still needed it (killed by the OOM killer or an
+    operator): the batch it held is lost, so the run stops instead of waiting for it."""
+
+    def __init__(self, pid: int, exitcode: int) -> None:
+        self.pid, self.exitcode = pid, exitcode
+        if exitcode < 0:
+            try:
+                how = f"was killed by {signal.Signals(-exitcode).name}"
+            except ValueError:
+                how = f"was killed by signal {-exitcode}"
+            if exitcode == -signal.SIGKILL:
+                how += " (out of memory?)"
+        else:
+            how = f"exited with status {exitcode}"
+        super().__init__(f"analysis worker {pid} {how}")
+
+
+# How often a run waiting for a batch checks that the workers are still there.
+WORKER_CHECK_SECONDS = 0.5
 
 
 def _prepare(item: Article | RecordError, max_body_chars: int) -> Prepared | RecordError:
@@ -125,10 +149,16 @@ class _Analyser:
         self.max_body_chars = max_body_chars
         self.pool = None
         self.workers = 1
+        self.processes: list[multiprocessing.process.BaseProcess] = []
         if workers != 1:
             ctx = multiprocessing.get_context("fork")
             self.workers = workers or os.cpu_count() or 1
+            before = set(multiprocessing.active_children())
             self.pool = ctx.Pool(self.workers, initializer=_warm_up)
+            # The pool replaces a worker that dies, but the batch that worker held never
+            # comes back and `get()` would wait for it for ever; so the run watches its
+            # workers itself (the pool has no public way to say one died).
+            self.processes = [p for p in multiprocessing.active_children() if p not in before]
 
     def batches(self, batches: Iterator[list[Article | RecordError]]):
         """Prepared documents of each batch, in this process."""
@@ -140,7 +170,18 @@ class _Analyser:
         assert self.pool is not None
         pool, args = self.pool, (str(root), self.max_body_chars)
         return iter_in_order(lambda b: pool.apply_async(_part, (b, *args)), batches,
-                             self.workers * BATCHES_AHEAD_PER_WORKER)
+                             self.workers * BATCHES_AHEAD_PER_WORKER, result=self._result)
+
+    def _result(self, job: multiprocessing.pool.AsyncResult) -> Part:
+        """The job's part; `AnalysisWorkerDied` as soon as any of the workers is gone (even
+        one that held no batch: a run under memory pressure stops at the first loss)."""
+        while True:
+            for process in self.processes:
+                if process.exitcode is not None:
+                    raise AnalysisWorkerDied(process.pid, process.exitcode)
+            if job.ready():
+                return job.get()
+            job.wait(WORKER_CHECK_SECONDS)
 
     def close(self, failed: bool = False) -> None:
         if self.pool is not None:

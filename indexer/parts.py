@@ -154,13 +154,14 @@ def adopt(ix: Any, part: Part, lock_timeout: float) -> tuple[int, int]:
     return added, updated
 
 
-def iter_in_order(submit: Callable[[list], Any], batches: Iterator[list], ahead: int) -> Iterator[Any]:
-    """Results of `submit(batch).get()` in batch order, at most `ahead` batches in flight
-    (the pool's own imap would read the whole input ahead)."""
+def iter_in_order(submit: Callable[[list], Any], batches: Iterator[list], ahead: int,
+                  result: Callable[[Any], Any] = lambda job: job.get()) -> Iterator[Any]:
+    """`result(submit(batch))` of each batch in batch order, at most `ahead` batches in
+    flight (the pool's own imap would read the whole input ahead)."""
     pending: list[Any] = []
     for batch in batches:
         pending.append(submit(batch))
         if len(pending) > ahead:
-            yield pending.pop(0).get()
+            yield result(pending.pop(0))
     while pending:
-        yield pending.pop(0).get()
+        yield result(pending.pop(0))

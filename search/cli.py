@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from config.settings import Settings, load_settings
@@ -31,7 +30,7 @@ def _date(value: str) -> dt.date:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from indexer.build import BuildOptions, build
+    from indexer.build import AnalysisWorkerDied, BuildOptions, build
     from indexer.store import IndexBusy
 
     settings = _settings(args)
@@ -54,6 +53,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         stats = build(list(args.paths), index_path, options)
     except IndexBusy as exc:
         print(f"vnsearch index: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except AnalysisWorkerDied as exc:
+        kept = ("the live index was not changed" if args.rebuild else
+                "every batch committed before it is kept; run the same command again to finish")
+        print(f"vnsearch index: {exc}; {kept}", file=sys.stderr)
         return EXIT_FAIL
     except OSError as exc:
         print(f"vnsearch index: {exc.strerror or exc}: {exc.filename or index_path}; "

@@ -203,3 +203,58 @@ def test_iter_in_order_keeps_at_most_ahead_plus_one_in_flight() -> None:
         peak = max(peak, in_flight)
     assert peak == 3
     assert log[:4] == [("submit", 0), ("submit", 1), ("submit", 2), ("get", 0)]
+
+
+KILL_A_WORKER = r'''
+import json, os, signal, sys
+import indexer.build as build
+
+victim = os.environ["VNSEARCH_TEST_VICTIM"]
+prepare = build._prepare
+
+def _prepare(item, max_body_chars):  # in a pool worker (forked after this patch)
+    if getattr(item, "id", None) == victim:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would, mid-batch
+    return prepare(item, max_body_chars)
+
+build._prepare = _prepare
+from search.cli import main
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+def _processes_running(script: Path) -> list[int]:
+    out = []
+    for p in Path("/proc").iterdir():
+        try:
+            if p.name.isdigit() and str(script).encode() in (p / "cmdline").read_bytes():
+                out.append(int(p.name))
+        except OSError:
+            continue
+    return out
+
+
+def test_a_killed_worker_stops_the_run_instead_of_hanging(tmp_path: Path, corpus: Path) -> None:
+    # The OOM killer's case: the pool replaces the worker, but its batch never comes back
+    # (before: the run waited for it for ever).
+    script = tmp_path / "kill_a_worker.py"
+    script.write_text(KILL_A_WORKER)
+    idx = tmp_path / "index"
+    argv = [sys.executable, str(script), "index", "--index", str(idx), "--workers", "2",
+            "--batch-size", "5", "--quiet", str(corpus)]
+    root = Path(__file__).resolve().parents[2]
+    victim = json.loads(_dantri_lines(33)[-1])["id"]  # in the 7th batch of 5
+    env = {**os.environ, "VNSEARCH_TEST_VICTIM": victim}
+    try:
+        run = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the run hung after one of its workers was killed") from None
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "was killed by SIGKILL (out of memory?)" in run.stderr
+    assert "run the same command again to finish" in run.stderr
+    assert not _processes_running(script)  # the other worker and the replacement are gone
+    kept = _count(idx)
+    assert kept < 60 and kept % 5 == 0  # whole batches only
+    assert not list(live_dir(idx).glob(PARTS_PREFIX + "*"))
+    assert index_articles(read_jsonl(corpus), idx, _opts()).indexed == 60
+    assert _count(idx) == 60
