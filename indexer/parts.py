@@ -10,7 +10,7 @@ The writing process then, in batch order and under the index lock:
 - deletes the committed documents the batch replaces (update by id; the last version of
   an id in a batch wins),
 - moves the segment's file into the index directory and adds the segment to the commit,
-  with the tiered merge policy (`store.merge_tiered`, every commit's),
+  with the tiered merge policy (`merge_policy.merge_tiered`, every commit's),
 so what is committed is what one writer would have committed, batch after batch.
 
 Safety: a part is invisible until the commit's table of contents names it; a run killed

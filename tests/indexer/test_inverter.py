@@ -14,7 +14,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import MERGE_SMALL, OPTIMIZE, SegmentWriter
 
-from indexer import inverter, store
+from indexer import inverter, merge_policy, store
 from indexer.inverter import TermPool, _shift_int
 from indexer.record import Article
 from indexer.schema import prepare
@@ -126,8 +126,8 @@ def _build(tmp_path: Path, name: str, batches: list, writer: type, codec: dict, 
 # Ours (no compression), and zlib with 4-posting blocks, where most lists span several
 # blocks; our tiered merges, and Whoosh's default policy (MERGE_SMALL, which the API's
 # applier used before), which closes each segment's reader as soon as it is added.
-@pytest.mark.parametrize("codec, policy", [({"compression": 0}, store.merge_tiered),
-                                           ({"compression": 3, "blocklimit": 4}, store.merge_tiered),
+@pytest.mark.parametrize("codec, policy", [({"compression": 0}, merge_policy.merge_tiered),
+                                           ({"compression": 3, "blocklimit": 4}, merge_policy.merge_tiered),
                                            ({"compression": 0}, MERGE_SMALL)])
 def test_same_files_as_whoosh_writer_with_merges_and_deletions(
         tmp_path: Path, prepared: list, codec: dict, policy: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -141,7 +141,7 @@ def test_same_files_as_whoosh_writer_with_merges_and_deletions(
     whoosh = _build(tmp_path, "whoosh", batches, _StockWriter, codec, policy, monkeypatch)
     assert [s["docs"] for s in ours] == [s["docs"] for s in whoosh]
     assert max(s["docs"] for s in ours) > 4  # segments were merged
-    if policy is store.merge_tiered:
+    if policy is merge_policy.merge_tiered:
         # the first segment merged 8 segments and the commit's new batch, and dropped the 4
         # replaced documents and the deleted one
         assert ours[0]["docs"] == 9 * 4 - 4 - 1 and not ours[0]["deleted"]

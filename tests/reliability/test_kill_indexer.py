@@ -404,7 +404,7 @@ def test_kill_9_indexer_at_random_points_and_inside_commits_and_swaps(tmp_path: 
     for i, point in enumerate(("commit-start", "merge", "assemble", "toc-write", "toc-rename",
                                "toc-renamed", "clean-files")):
         workers = 1 + i % 2
-        # A commit merges only when 8 small segments pile up (`store.merge_tiered`): for
+        # A commit merges only when 8 small segments pile up (`merge_policy.merge_tiered`): for
         # the merge point, batches of 20 make that happen within the run.
         nth = 1 if point == "merge" else rng.randint(1, 4)
         toc = _toc_generation(h.index)

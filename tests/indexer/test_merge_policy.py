@@ -1,4 +1,4 @@
-"""The merge policy of every commit (`store.merge_tiered`): small segments merge early,
+"""The merge policy of every commit (`merge_policy.merge_tiered`): small segments merge early,
 a bulk build's large segments late, and never all at once on an API write."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer import store
+from indexer import merge_policy as policy
 from indexer.build import BuildOptions, index_articles
 from indexer.record import Article
 from indexer.spool import Applier, Spool
@@ -28,27 +28,27 @@ def sizes(segs: list[Seg]) -> list[int]:
 
 def test_small_segments_merge_by_eight_from_the_smallest_size() -> None:
     segs = [Seg(1) for _ in range(7)] + [Seg(4000)]
-    assert store.segments_to_merge(segs) == []
+    assert policy.segments_to_merge(segs) == []
     segs.append(Seg(3))
-    assert sizes(store.segments_to_merge(segs)) == [1] * 7 + [3]
+    assert sizes(policy.segments_to_merge(segs)) == [1] * 7 + [3]
     # eight of a higher tier wait while the lowest tier is not full
     tier1 = [Seg(9) for _ in range(8)]
-    assert sizes(store.segments_to_merge(tier1 + [Seg(1)] * 3)) == [9] * 8
+    assert sizes(policy.segments_to_merge(tier1 + [Seg(1)] * 3)) == [9] * 8
 
 
 def test_large_segments_wait_for_a_full_tier_of_32() -> None:
-    build = [Seg(store.LARGE_SEGMENT_DOCS) for _ in range(21)] + [Seg(132)]
-    assert store.segments_to_merge(build) == []  # an 84k-article build: 22 segments stay
-    full = [Seg(store.LARGE_SEGMENT_DOCS + i) for i in range(store.LARGE_MERGE_FACTOR)]
-    merged = store.segments_to_merge(full + [Seg(40 * store.LARGE_SEGMENT_DOCS)])
+    build = [Seg(policy.LARGE_SEGMENT_DOCS) for _ in range(21)] + [Seg(132)]
+    assert policy.segments_to_merge(build) == []  # an 84k-article build: 22 segments stay
+    full = [Seg(policy.LARGE_SEGMENT_DOCS + i) for i in range(policy.LARGE_MERGE_FACTOR)]
+    merged = policy.segments_to_merge(full + [Seg(40 * policy.LARGE_SEGMENT_DOCS)])
     assert sizes(merged) == sizes(full)
     # a merged large segment is a tier up and merges only with 31 more of its size
-    big = [Seg(store.LARGE_SEGMENT_DOCS * store.LARGE_MERGE_FACTOR) for _ in range(31)]
-    assert store.segments_to_merge(big + full[:5]) == []
+    big = [Seg(policy.LARGE_SEGMENT_DOCS * policy.LARGE_MERGE_FACTOR) for _ in range(31)]
+    assert policy.segments_to_merge(big + full[:5]) == []
 
 
 def test_empty_segments_are_ignored() -> None:
-    assert store.segments_to_merge([Seg(0)] * 10 + [Seg(5)]) == []
+    assert policy.segments_to_merge([Seg(0)] * 10 + [Seg(5)]) == []
 
 
 def _segment_sizes(index_path: Path) -> list[int]:
@@ -63,7 +63,7 @@ def test_an_api_write_does_not_merge_a_builds_segments(tmp_path: Path, monkeypat
     # Whoosh's default policy (MERGE_SMALL) would merge all 22 segments of this index in
     # the applier's commit: its Fibonacci rule sees 22 segments holding fewer documents
     # than fib(26). Scaled down: "large" is 2 documents here.
-    monkeypatch.setattr(store, "LARGE_SEGMENT_DOCS", 2)
+    monkeypatch.setattr(policy, "LARGE_SEGMENT_DOCS", 2)
     index_path = tmp_path / "index"
     articles = [Article(id=f"d{i}", title=f"Tin {i}", body="Quốc hội thông qua luật") for i in range(44)]
     index_articles(articles, index_path, BuildOptions(batch_size=2, workers=1, progress="quiet"))
