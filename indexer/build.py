@@ -10,7 +10,8 @@ steps run in this process (`_write_batch`).
   by the workers, waiting for them as input, or written and waiting to be adopted as a
   file), whatever the input size.
 - A killed run loses only its uncommitted batches; every committed batch is searchable,
-  and re-running updates documents by id, so it never duplicates.
+  and re-running updates documents by id, so it never duplicates. A killed worker (the
+  OOM killer's usual victim) stops the run the same way (`AnalysisWorkerDied`).
 - `rebuild` writes a new generation and swaps it in atomically (`indexer.store`).
 """
 from __future__ import annotations

@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import re
+import sys
 import tempfile
 import time
 import unicodedata
@@ -70,16 +71,33 @@ VARIANTS: dict[str, Callable[[str], str]] = {
 
 
 def load_queries(path: Path) -> list[dict]:
+    """{"qid": ..., "query": ...} per line; ValueError naming file:line for a bad one."""
+    out = []
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                q = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{lineno}: not JSON ({exc.msg})") from None
+            if not (isinstance(q, dict) and isinstance(q.get("qid"), str) and isinstance(q.get("query"), str)):
+                raise ValueError(f"{path}:{lineno}: a query needs a string \"qid\" and \"query\"")
+            out.append(q)
+    return out
 
 
 def load_qrels(path: Path) -> dict[str, set[str]]:
+    """TREC qrels (qid 0 docid relevance); the pairs with relevance > 0."""
     qrels: dict[str, set[str]] = defaultdict(set)
     with open(path, encoding="utf-8") as f:
-        for line in f:
+        for lineno, line in enumerate(f, 1):
             parts = line.split()
-            if len(parts) == 4 and int(parts[3]) > 0:
+            if not parts:
+                continue
+            if len(parts) != 4 or not parts[3].lstrip("-").isdigit():
+                raise ValueError(f"{path}:{lineno}: expected 'qid 0 docid relevance'")
+            if int(parts[3]) > 0:
                 qrels[parts[0]].add(parts[2])
     return qrels
 
@@ -176,12 +194,25 @@ def main(args: argparse.Namespace) -> int:
     variants = list(VARIANTS) if args.variant == "all" else [args.variant]
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
-        print(f"vnsearch eval: unknown variant {unknown[0]!r}; one of {', '.join(VARIANTS)}, all")
+        print(f"vnsearch eval: unknown variant {unknown[0]!r}; one of {', '.join(VARIANTS)}, all",
+              file=sys.stderr)
         return 1
-    with tempfile.TemporaryDirectory(prefix="vnsearch-eval-") as tmp:
-        index_path = args.index or Path(tmp) / "index"
-        ensure_index(directory, index_path)
-        runs = evaluate(directory, index_path, variants)
+    missing = [name for name in ("queries.jsonl", "qrels.txt") if not (directory / name).is_file()]
+    if not any((directory / name).is_file() for name in ("corpus.jsonl", "corpus.jsonl.gz", "corpus.jsonl.xz")):
+        missing.insert(0, "corpus.jsonl[.gz|.xz]")
+    if missing:
+        print(f"vnsearch eval: {directory} has no {', '.join(missing)}", file=sys.stderr)
+        return 1
+    from indexer.build import AnalysisWorkerDied
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="vnsearch-eval-") as tmp:
+            index_path = args.index or Path(tmp) / "index"
+            ensure_index(directory, index_path)
+            runs = evaluate(directory, index_path, variants)
+    except (ValueError, OSError, AnalysisWorkerDied) as exc:
+        print(f"vnsearch eval: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         if len(runs) == 1:
             print(json.dumps(runs[0].scores))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from search.cli import main as cli_main
-from search.evaluate import VARIANTS, corpus_file, load_qrels, metrics
+from search.evaluate import VARIANTS, corpus_file, load_qrels, load_queries, metrics
 
 
 def test_metrics_of_known_rankings() -> None:
@@ -61,7 +61,7 @@ def test_nfd_variant_is_the_same_text_decomposed() -> None:
 
 def test_qrels_keep_relevant_pairs_only(tmp_path: Path) -> None:
     path = tmp_path / "qrels.txt"
-    path.write_text("q1 0 d1 1\nq1 0 d2 2\nq2 0 d3 0\nbroken line\n\nq3 0 d4 1\n", encoding="utf-8")
+    path.write_text("q1 0 d1 1\nq1 0 d2 2\nq2 0 d3 0\n\nq3 0 d4 1\n", encoding="utf-8")
     assert load_qrels(path) == {"q1": {"d1", "d2"}, "q3": {"d4"}}
 
 
@@ -113,4 +113,35 @@ def test_eval_command_prints_every_metric_for_every_variant(tmp_path: Path, caps
 def test_eval_command_rejects_an_unknown_variant(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     root = _retrieval_set(tmp_path / "set")
     assert cli_main(["eval", str(root), "--variant", "reversed"]) == 1
-    assert "unknown variant 'reversed'" in capsys.readouterr().out
+    assert "unknown variant 'reversed'" in capsys.readouterr().err
+
+
+def test_eval_command_names_what_is_missing_or_malformed(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    assert cli_main(["eval", str(tmp_path / "nowhere")]) == 1
+    assert "has no corpus.jsonl[.gz|.xz], queries.jsonl, qrels.txt" in capsys.readouterr().err
+    root = _retrieval_set(tmp_path / "set")
+    (root / "qrels.txt").unlink()
+    assert cli_main(["eval", str(root)]) == 1
+    assert capsys.readouterr().err.strip().endswith("has no qrels.txt")
+    (root / "qrels.txt").write_text("q1 0 d1 1\nq2 d2 1\n", encoding="utf-8")
+    assert cli_main(["eval", str(root), "--index", str(tmp_path / "index")]) == 1
+    assert f"{root / 'qrels.txt'}:2: expected 'qid 0 docid relevance'" in capsys.readouterr().err
+    (root / "qrels.txt").write_text("q1 0 d1 1\n", encoding="utf-8")
+    with open(root / "queries.jsonl", "a", encoding="utf-8") as f:
+        f.write('{"qid": "q9"\n')
+    assert cli_main(["eval", str(root), "--index", str(tmp_path / "index")]) == 1
+    assert f"{root / 'queries.jsonl'}:5: not JSON" in capsys.readouterr().err
+
+
+def test_qrels_and_queries_with_bad_lines_name_them(tmp_path: Path) -> None:
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text('{"qid": "q1", "query": "hòa bình"}\n\n["q2"]\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"queries.jsonl:3: a query needs"):
+        load_queries(queries)
+    qrels = tmp_path / "qrels.txt"
+    qrels.write_text("q1 0 d1 1\n\nq1 0 d2 x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"qrels.txt:3: expected"):
+        load_qrels(qrels)
+    qrels.write_text("q1 0 d1 1\nbroken line\n", encoding="utf-8")  # not skipped: it would change the scores
+    with pytest.raises(ValueError, match=r"qrels.txt:2: expected"):
+        load_qrels(qrels)
