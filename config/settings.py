@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["Settings", "IndexSettings", "SearchSettings", "ServerSettings", "ApiSettings", "load_settings"]
+__all__ = ["Settings", "IndexSettings", "SearchSettings", "ServerSettings", "ApiSettings", "SettingsError",
+           "load_settings"]
 
 DEFAULTS = Path(__file__).with_name("defaults.toml")
 SYNONYMS = Path(__file__).with_name("synonyms.txt")
@@ -60,6 +61,11 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
 
 
+class SettingsError(ValueError):
+    """A settings file that cannot be read or parsed, or a setting with a bad name or value;
+    the message names where (file, "environment", "overrides") and which setting."""
+
+
 def _coerce(value: Any, current: Any) -> Any:
     if isinstance(current, bool):
         return str(value).strip().lower() in ("1", "true", "yes", "on") if isinstance(value, str) else bool(value)
@@ -76,8 +82,15 @@ def _apply(section: Any, values: Mapping[str, Any], where: str) -> Any:
     known = {f.name for f in fields(section)}
     unknown = set(values) - known
     if unknown:
-        raise ValueError(f"{where}: unknown setting(s) {sorted(unknown)}")
-    return replace(section, **{k: _coerce(v, getattr(section, k)) for k, v in values.items()})
+        raise SettingsError(f"{where}: unknown setting(s) {sorted(unknown)}")
+    coerced = {}
+    for k, v in values.items():
+        current = getattr(section, k)
+        try:
+            coerced[k] = _coerce(v, current)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{where}: {k} = {v!r} is not {type(current).__name__}") from None
+    return replace(section, **coerced)
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None,
@@ -89,11 +102,16 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     layers: list[tuple[str, dict]] = [(str(DEFAULTS), tomllib.loads(DEFAULTS.read_text("utf-8")))]
     path = path or (Path(env["VNSEARCH_CONFIG"]) if env.get("VNSEARCH_CONFIG") else None)
     if path is not None:
-        layers.append((str(path), tomllib.loads(Path(path).read_text("utf-8"))))
+        try:
+            layers.append((str(path), tomllib.loads(Path(path).read_text("utf-8"))))
+        except OSError as exc:
+            raise SettingsError(f"settings file {path}: {exc.strerror or exc}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"settings file {path}: not valid TOML: {exc}") from None
     for where, data in layers:
         for name, values in data.items():
-            if not hasattr(settings, name):
-                raise ValueError(f"{where}: unknown section [{name}]")
+            if not hasattr(settings, name) or not isinstance(values, dict):
+                raise SettingsError(f"{where}: unknown section [{name}]")
             settings = replace(settings, **{name: _apply(getattr(settings, name), values, where)})
     for f in fields(settings):
         section = getattr(settings, f.name)

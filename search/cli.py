@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from config.settings import Settings, load_settings
+from config.settings import Settings, SettingsError, load_settings
 
 EXIT_OK, EXIT_FAIL, EXIT_REJECTS = 0, 1, 2
 
@@ -209,7 +209,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        print(f"vnsearch {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import DEFAULTS, Settings, _coerce, load_settings
+from config.settings import DEFAULTS, Settings, SettingsError, _coerce, load_settings
 
 
 def test_defaults_toml_documents_every_setting_with_the_code_defaults() -> None:
@@ -55,8 +55,35 @@ def test_typos_in_a_file_are_errors_naming_the_file(tmp_path: Path, text: str, m
 
 
 def test_bad_env_value_is_an_error() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(SettingsError, match=r"environment: port = 'eighty' is not int"):
         load_settings(env={"VNSEARCH_SERVER_PORT": "eighty"})
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[index]\nworkers = \"two\"\n", r"workers = 'two' is not int"),
+    ("[index\nworkers = 2\n", "not valid TOML"),
+    ("index = 3\n", r"unknown section \[index\]"),
+    ("\xff", "not valid TOML"),
+])
+def test_a_bad_file_is_an_error_naming_it(tmp_path: Path, text: str, message: str) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_bytes(text.encode("latin-1"))
+    with pytest.raises(SettingsError, match=message) as err:
+        load_settings(cfg, env={})
+    assert str(cfg) in str(err.value)
+
+
+def test_a_missing_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=f"settings file {tmp_path / 'none.toml'}: No such file"):
+        load_settings(tmp_path / "none.toml", env={})
+
+
+def test_the_cli_reports_bad_settings_without_a_traceback(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    from search.cli import main
+
+    assert main(["search", "--config", str(tmp_path / "none.toml"), "hòa"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vnsearch search: settings file ") and "Traceback" not in err
 
 
 def test_unknown_env_keys_are_ignored() -> None:
