@@ -53,12 +53,18 @@ def iter_articles(paths: Iterable[Path]) -> Iterator[Article | RecordError]:
     """Articles from files and directory trees, in the order given, then sorted within trees.
 
     Files in a directory that no reader handles are skipped; a file named explicitly
-    that no reader handles, or a path that does not exist, yields a RecordError.
+    that no reader handles, a directory with no file any reader handles (a wrong path
+    would otherwise index nothing without a word), or a path that does not exist, yields
+    a RecordError.
     """
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            files: Iterable[Path] = _walk(path)
+            files: Iterable[Path] = list(_walk(path))
+            if not files:
+                yield RecordError(str(path), "no file to index in this directory (supported: "
+                                             f"{', '.join(SUPPORTED_SUFFIXES)})")
+                continue
         elif path.exists():
             if reader_for(path) is None:
                 yield RecordError(

@@ -89,6 +89,14 @@ def test_unsupported_explicit_file_and_missing_path_are_errors(tree: Path) -> No
     assert ids(rest) == ["z1", "z2"]
 
 
+def test_a_directory_with_nothing_to_index_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("# không phải bài viết", encoding="utf-8")
+    (tmp_path / ".hidden.jsonl").write_text(record("h"), encoding="utf-8")
+    (err,) = iter_articles([tmp_path])
+    assert isinstance(err, RecordError) and err.where == str(tmp_path)
+    assert err.reason.startswith("no file to index in this directory") and ".jsonl" in err.reason
+
+
 def test_errors_from_readers_pass_through(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl").write_text(record("ok") + "{oops\n", encoding="utf-8")
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
