@@ -110,8 +110,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             raise SettingsError(f"settings file {path}: not valid TOML: {exc}") from None
     for where, data in layers:
         for name, values in data.items():
-            if not hasattr(settings, name) or not isinstance(values, dict):
+            if not hasattr(settings, name):
                 raise SettingsError(f"{where}: unknown section [{name}]")
+            if not isinstance(values, dict):
+                raise SettingsError(f"{where}: {name} must be a [{name}] table of settings")
             settings = replace(settings, **{name: _apply(getattr(settings, name), values, where)})
     for f in fields(settings):
         section = getattr(settings, f.name)

@@ -198,7 +198,9 @@ def main(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     missing = [name for name in ("queries.jsonl", "qrels.txt") if not (directory / name).is_file()]
-    if not any((directory / name).is_file() for name in ("corpus.jsonl", "corpus.jsonl.gz", "corpus.jsonl.xz")):
+    try:
+        corpus_file(directory)
+    except FileNotFoundError:
         missing.insert(0, "corpus.jsonl[.gz|.xz]")
     if missing:
         print(f"vnsearch eval: {directory} has no {', '.join(missing)}", file=sys.stderr)

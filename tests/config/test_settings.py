@@ -62,7 +62,7 @@ def test_bad_env_value_is_an_error() -> None:
 @pytest.mark.parametrize("text, message", [
     ("[index]\nworkers = \"two\"\n", r"workers = 'two' is not int"),
     ("[index\nworkers = 2\n", "not valid TOML"),
-    ("index = 3\n", r"unknown section \[index\]"),
+    ("index = 3\n", r"index must be a \[index\] table"),
     ("\xff", "not valid TOML"),
 ])
 def test_a_bad_file_is_an_error_naming_it(tmp_path: Path, text: str, message: str) -> None:
