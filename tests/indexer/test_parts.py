@@ -206,7 +206,7 @@ def test_iter_in_order_keeps_at_most_ahead_plus_one_in_flight() -> None:
 
 
 KILL_A_WORKER = r'''
-import json, os, signal, sys
+import os, signal, sys
 import indexer.build as build
 
 victim = os.environ["VNSEARCH_TEST_VICTIM"]
