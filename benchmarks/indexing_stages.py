@@ -11,8 +11,8 @@ both cores busy all the time):
 - read: xz decompression, JSON, record checks (`read_jsonl`);
 - normalize, segment (tokens + CRF labels, `Segmenter.words`), term streams (the rest of
   `index_terms`), posting encoding (`encode_terms`): the analysis workers' `prepare`;
-- writing them as one segment and committing (`_write_batch`, no merge): what each pool
-  worker does with its prepared batch (`indexer.parts.write_part`);
+- writing them as one segment: what each pool worker does with its prepared batch
+  (`indexer.parts.write_part`; the main process then only adopts the file in a commit);
 - merging, for reference, outside the sum: the same articles written as two segments, then
   merged into one (every posting decoded and encoded again). A bulk build no longer merges
   its 4,000-article segments (`merge_policy.merge_tiered`); API writes' small segments do.
@@ -37,6 +37,7 @@ from benchmarks import common as c  # noqa: E402
 from indexer.analysis import index_terms  # noqa: E402
 from indexer.build import BuildStats, _write_batch  # noqa: E402
 from indexer.normalize import normalize  # noqa: E402
+from indexer.parts import write_part  # noqa: E402
 from indexer.schema import STREAMS, encode_terms, field_texts, prepare  # noqa: E402
 from indexer.segment import get_segmenter  # noqa: E402
 from indexer.store import open_or_create, open_writer  # noqa: E402
@@ -74,8 +75,9 @@ def measure(corpus: Path, docs: int) -> list[tuple[str, float]]:
     t_prep, prepared = _cpu(lambda: {a.id: prepare(a) for a in articles})
     tmp = Path(tempfile.mkdtemp(prefix="vnsearch-stages-"))
     try:
-        ix = open_or_create(tmp / "one")
-        t_write, _ = _cpu(lambda: _write_batch(ix, prepared, 30.0, BuildStats()))
+        (tmp / "parts").mkdir()
+        t_write, _ = _cpu(lambda: write_part(articles, str(tmp / "parts"),
+                                             lambda a: (a.id, prepared[a.id])))
         ix2 = open_or_create(tmp / "two")
         items = list(prepared.items())
         half = len(items) // 2
@@ -99,7 +101,7 @@ def measure(corpus: Path, docs: int) -> list[tuple[str, float]]:
         ("term streams (rest of index_terms)", per(t_terms - t_norm - t_seg)),
         ("encode postings", per(t_enc)),
         ("= prepare (worker)", per(t_prep)),
-        ("write one segment + commit (worker)", per(t_write)),
+        ("write the batch as a segment (worker)", per(t_write)),
         ("(merge, per article merged: not in a bulk build)", per(t_merge)),
     ]
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from indexer.normalize import fold
+from indexer.record import RecordError
 
 __all__ = ["VARIANTS", "corpus_file", "load_queries", "load_qrels", "ndcg_at_10", "metrics", "evaluate", "main"]
 
@@ -71,7 +72,7 @@ VARIANTS: dict[str, Callable[[str], str]] = {
 
 
 def load_queries(path: Path) -> list[dict]:
-    """{"qid": ..., "query": ...} per line; ValueError naming file:line for a bad one."""
+    """{"qid": ..., "query": ...} per line; a RecordError (file:line) for a bad one."""
     out = []
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
@@ -80,15 +81,16 @@ def load_queries(path: Path) -> list[dict]:
             try:
                 q = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not JSON ({exc.msg})") from None
+                raise RecordError(f"{path}:{lineno}", f"not JSON ({exc.msg})") from None
             if not (isinstance(q, dict) and isinstance(q.get("qid"), str) and isinstance(q.get("query"), str)):
-                raise ValueError(f"{path}:{lineno}: a query needs a string \"qid\" and \"query\"")
+                raise RecordError(f"{path}:{lineno}", "a query needs a string \"qid\" and \"query\"")
             out.append(q)
     return out
 
 
 def load_qrels(path: Path) -> dict[str, set[str]]:
-    """TREC qrels (qid 0 docid relevance); the pairs with relevance > 0."""
+    """TREC qrels (qid 0 docid relevance); the pairs with relevance > 0. A RecordError
+    (file:line) for a line of another shape: skipping it would change the scores."""
     qrels: dict[str, set[str]] = defaultdict(set)
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
@@ -96,7 +98,7 @@ def load_qrels(path: Path) -> dict[str, set[str]]:
             if not parts:
                 continue
             if len(parts) != 4 or not parts[3].lstrip("-").isdigit():
-                raise ValueError(f"{path}:{lineno}: expected 'qid 0 docid relevance'")
+                raise RecordError(f"{path}:{lineno}", "expected 'qid 0 docid relevance'")
             if int(parts[3]) > 0:
                 qrels[parts[0]].add(parts[2])
     return qrels
@@ -142,10 +144,11 @@ def ensure_index(directory: Path, index_path: Path, workers: int = 0) -> None:
 
     if live_dir(index_path) is not None:
         return
-    stats = index_articles(read_jsonl(corpus_file(directory)), index_path,
+    corpus = corpus_file(directory)
+    stats = index_articles(read_jsonl(corpus), index_path,
                            BuildOptions(workers=workers, progress="quiet", rebuild=True))
     if stats.rejected:
-        raise ValueError(f"{stats.rejected} corpus records rejected, first: {stats.rejects[0]}")
+        raise RecordError(str(corpus), f"{stats.rejected} corpus records rejected, first: {stats.rejects[0]}")
 
 
 @dataclass
@@ -212,7 +215,7 @@ def main(args: argparse.Namespace) -> int:
             index_path = args.index or Path(tmp) / "index"
             ensure_index(directory, index_path)
             runs = evaluate(directory, index_path, variants)
-    except (ValueError, OSError, AnalysisWorkerDied) as exc:
+    except (RecordError, UnicodeDecodeError, OSError, AnalysisWorkerDied) as exc:
         print(f"vnsearch eval: {exc}", file=sys.stderr)
         return 1
     if args.json:

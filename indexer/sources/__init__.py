@@ -60,7 +60,7 @@ def iter_articles(paths: Iterable[Path]) -> Iterator[Article | RecordError]:
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            files: Iterable[Path] = list(_walk(path))
+            files: list[Path] = list(_walk(path))
             if not files:
                 yield RecordError(str(path), "no file to index in this directory (supported: "
                                              f"{', '.join(SUPPORTED_SUFFIXES)})")
