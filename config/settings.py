@@ -38,6 +38,7 @@ class SearchSettings:
     joined_cache_mb: int = 128
     score_cache_mb: int = 256
     stored_cache_mb: int = 64
+    mask_cache_mb: int = 32
     synonyms: Path = SYNONYMS
 
 

@@ -13,9 +13,10 @@ import numpy as np
 from whoosh import formats
 from whoosh import query as wq
 
+from search.lru import ByteLRU
 from search.postings import ReaderPostings
 
-__all__ = ["DocSets", "Mask", "mask_of", "docnums"]
+__all__ = ["DocSets", "Mask", "TermMasks", "mask_of", "docnums"]
 
 Mask = np.ndarray  # dtype bool, one entry per document number of the generation
 
@@ -34,17 +35,47 @@ def docnums(mask: Mask) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
+class TermMasks:
+    """Per index generation: the live documents of frequent terms as bit-packed masks.
+
+    Making a term's mask scatters its document numbers into a fresh array: 8 us for 500
+    documents, 78 us for 50,000 of 84k (measured), every time a query names the term. A
+    packed mask is n/8 bytes (10.5 kB on 84k documents) and unpacks in about 6 us whatever
+    the term, so terms in at least `min_docs` documents are kept packed in an LRU of
+    `max_bytes`; rarer terms cost less to scatter than to unpack."""
+
+    def __init__(self, live: Mask, max_bytes: int, min_docs: int = 2048) -> None:
+        self._live = live
+        self._n = len(live)
+        self.min_docs = min_docs
+        self._packed = ByteLRU(max_bytes) if max_bytes > 0 else None
+
+    def of(self, key: tuple[str, str], ids: np.ndarray) -> Mask:
+        """The live documents among `ids` (the postings of the term `key`), as a mask."""
+        if self._packed is None or len(ids) < self.min_docs:
+            return mask_of(ids, self._n) & self._live
+        packed = self._packed.get(key, lambda: _read_only(np.packbits(mask_of(ids, self._n) & self._live)))
+        return np.unpackbits(packed, count=self._n).view(bool)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
 class DocSets:
     """Evaluates And/Or/AndNot/AndMaybe/Term/Phrase trees to masks of live documents.
 
     One instance per request: it memoises masks, which repeat across the fields and
     alternatives of a compiled query."""
 
-    def __init__(self, searcher, live: Mask, postings: ReaderPostings) -> None:  # noqa: ANN001
+    def __init__(self, searcher, live: Mask, postings: ReaderPostings,  # noqa: ANN001
+                 masks: TermMasks | None = None) -> None:
         self._searcher = searcher
         self._live = live
         self._n = len(live)
         self._postings = postings
+        self._masks = masks if masks is not None else TermMasks(live, 0)
         self._memo: dict[tuple, Mask] = {}
         self._none = np.zeros(self._n, dtype=bool)
 
@@ -60,7 +91,7 @@ class DocSets:
                 found = self._none
             else:
                 ids = self._postings.ids(fieldname, text)
-                found = self._none if not len(ids) else mask_of(ids, self._n) & self._live
+                found = self._none if not len(ids) else self._masks.of((fieldname, text), ids)
             self._memo[key] = found
         return found
 

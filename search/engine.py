@@ -37,7 +37,7 @@ from config.settings import SearchSettings
 from indexer import whoosh_mmap
 from indexer.schema import TEXT_FIELDS
 from indexer.synonyms import SynonymTable, load_synonyms
-from search.docsets import DocSets, Mask, docnums, mask_of
+from search.docsets import DocSets, Mask, TermMasks, docnums, mask_of
 from search.errors import IndexUnavailable, InvalidRequest
 from search.facets import FACET_FIELDS, FacetCache, FacetValue
 from search.fastrank import FastRanker, flat_terms
@@ -126,6 +126,7 @@ class _Generation:
         self.vocab = Vocabulary(self.searcher)
         self.facets = FacetCache(self.searcher, self.live)
         self.fast = FastRanker(self.searcher, self.postings, settings.score_cache_mb << 20)
+        self.masks = TermMasks(self.live, settings.mask_cache_mb << 20)
         # stored fields of documents shown in results (decompressed and unpickled once;
         # read-only: shared between requests)
         self._stored = ByteLRU(settings.stored_cache_mb << 20, _stored_size)
@@ -473,7 +474,7 @@ class Engine:
             parsed = parse(req.q, st.max_query_chars)
             ctx = self._context(gen)
             comp = compile_query(parsed, ctx) if not parsed.is_empty else CompiledQuery()
-            ds = DocSets(searcher, gen.live, gen.postings)
+            ds = DocSets(searcher, gen.live, gen.postings, gen.masks)
             allowed = self._filter(gen, req, comp)
             match, scored = comp.match, comp.scored
             docs = self._matching(ds, match, comp, allowed)

@@ -8,26 +8,34 @@ a document is found for "huyen uy" and the mark covers exactly the original char
 Everything from the document is escaped with `html.escape(quote=True)`; the only markup is
 our own <mark>...</mark>.
 
-Documents can be long (a law of 500k characters): exact matching is bounded to
-`SCAN_CHARS`; beyond that, candidate positions are found with the same pattern over the
-folded original text (C speed), and only the chosen region is matched exactly.
+A text of up to `SCAN_CHARS` (any news article) is matched exactly in one pass, and its
+window is chosen from those matches, phrases included. Documents can be longer (a law of
+500k characters): then candidate positions are found with the same pattern over the
+folded original text (C speed), the window is chosen from them, and only the chosen
+region is matched exactly.
 """
 from __future__ import annotations
 
 import html
 import unicodedata
-from collections import deque
 from dataclasses import dataclass, field
-from typing import NamedTuple, Sequence
+from typing import Sequence
+
+import numpy as np
 
 from indexer.normalize import fold
 from search.query import HighlightTerms
 from search.termfind import TermFinder
+from search.window import Match, best_window, best_window_of_hits, units_of
 
 __all__ = ["Snippet", "Highlighter", "render", "SCAN_CHARS"]
 
 SCAN_CHARS = 20_000  # tokenise at most this much of a document in one go
 MAX_REGEX_HITS = 1_500
+# from this many hits the numpy window (`best_window_of_hits`) is faster than the Python
+# pass; below it, numpy's fixed cost per call dominates (measured: 110 us at 5 hits, same
+# as the Python pass at about 70)
+NUMPY_WINDOW_HITS = 64
 ELLIPSIS = "…"
 
 
@@ -40,14 +48,6 @@ class Snippet:
     marks: tuple[tuple[int, int], ...]
     html: str
     score: float = 0.0
-
-
-class _Match(NamedTuple):  # a tuple: made tens of times per hit
-    start: int
-    end: int
-    key: str  # folded term: distinct query terms count once
-    weight: float  # exact-accent match 1.0, folded-only less
-    phrase: bool = False
 
 
 def render(text: str, start: int, end: int, marks: Sequence[tuple[int, int]]) -> str:
@@ -123,14 +123,14 @@ class Highlighter:
         term of its own (a stopword the pattern has for phrases)."""
         return 1.0 if term in self._exact else 0.6 if folded in self._folded else 0.0
 
-    def _matches(self, text: str, offset: int = 0) -> list[_Match]:
+    def _matches(self, text: str, offset: int = 0) -> list[Match]:
         """Query-term occurrences in `text` (offsets shifted by `offset`), phrase-marked."""
         occ = self._finder.find(text, offset)
-        out: list[_Match] = []
+        out: list[Match] = []
         for o in occ:
             weight = self._weight(o.term, o.folded)
             if weight:
-                out.append(_Match(o.start, o.end, o.folded, weight))
+                out.append(Match(o.start, o.end, o.folded, weight))
         # a term found with its exact accents is not also marked in other accents
         exact_keys = {m.key for m in out if m.weight >= 1.0}
         out = [m for m in out if m.weight >= 1.0 or m.key not in exact_keys]
@@ -145,86 +145,15 @@ class Highlighter:
                 for i in range(len(keys) - n + 1):
                     if (keys[i] == first and tuple(keys[i:i + n]) == phrase
                             and all(o.joined for o in syl[i + 1:i + n])):
-                        out.append(_Match(syl[i].start, syl[i + n - 1].end,
+                        out.append(Match(syl[i].start, syl[i + n - 1].end,
                                           " ".join(phrase), 1.0, True))
         out.sort(key=lambda m: (m.start, -m.end))
         return out
 
-    def _best_window(self, matches: list[_Match]) -> tuple[int, int, float]:
+    def _best_window(self, matches: list[Match]) -> tuple[int, int, float]:
         """[start, end) of at most snippet_chars covering the best-scoring matches, and its
-        score: each distinct term once at its best weight, plus (at most 3.0) 0.75 per
-        phrase and 0.5 per adjacent pair of a query phrase; a tighter span wins a tie.
-
-        One pass with a sliding window (the window of each first match, as if scored
-        from scratch, in O(n)); weights count in twentieths so that sums are exact."""
-        width = self.snippet_chars
-        n = len(matches)
-        if not n:
-            return (0, 0, -1.0)
-        units = [round(m.weight * 20) for m in matches]
-        # the pair bonus of each non-phrase match with the non-phrase match before it
-        prev_np = [-1] * n
-        next_np = [n] * n
-        pair = [0] * n
-        last = -1
-        bigrams = self._bigrams
-        for k, m in enumerate(matches):
-            if m.phrase:
-                continue
-            if last >= 0:
-                p = matches[last]
-                prev_np[k] = last
-                next_np[last] = k
-                if m.start - p.end <= 2 and (p.key, m.key) in bigrams:
-                    pair[k] = 10
-            last = k
-        per_key: dict[str, dict[int, int]] = {}  # key -> weight units -> count in window
-        best_of: dict[str, int] = {}
-        terms = 0  # sum of each key's best units in the window
-        bonus = 0  # phrase and pair units in the window
-        ends: deque[int] = deque()  # indexes of decreasing ends: the window's max end first
-        best = (0, 0, -1.0)
-        j = -1
-        for i in range(n):
-            # the window of i: i .. the last match ending within `width` of i's start
-            while j + 1 < n and (j + 1 == i or matches[j + 1].end - matches[i].start <= width):
-                j += 1
-                m = matches[j]
-                if m.phrase:
-                    bonus += round(15 * m.weight)
-                else:
-                    counts = per_key.setdefault(m.key, {})
-                    counts[units[j]] = counts.get(units[j], 0) + 1
-                    if units[j] > best_of.get(m.key, 0):
-                        terms += units[j] - best_of.get(m.key, 0)
-                        best_of[m.key] = units[j]
-                    if prev_np[j] >= i:
-                        bonus += pair[j]
-                while ends and matches[ends[-1]].end <= m.end:
-                    ends.pop()
-                ends.append(j)
-            first = matches[i]
-            span_end = matches[ends[0]].end
-            score = (terms + min(bonus, 60)) / 20 - (span_end - first.start) / (width * 100.0)
-            if score > best[2]:
-                best = (first.start, span_end, score)
-            # drop i before the next window
-            if first.phrase:
-                bonus -= round(15 * first.weight)
-            else:
-                counts = per_key[first.key]
-                counts[units[i]] -= 1
-                if not counts[units[i]]:
-                    del counts[units[i]]
-                top = max(counts) if counts else 0
-                terms += top - best_of[first.key]
-                best_of[first.key] = top
-                k = next_np[i]
-                if k <= j:  # its pair with i leaves the window
-                    bonus -= pair[k]
-            if ends and ends[0] == i:
-                ends.popleft()
-        return best
+        score (`search.window`)."""
+        return best_window(matches, self.snippet_chars, self._bigrams)
 
     def _frame(self, text: str, first: int, last: int) -> tuple[int, int]:
         """Pad the match span to ~snippet_chars with context, cut at word boundaries."""
@@ -277,7 +206,7 @@ class Highlighter:
         if not self.active:
             return self.lead(text)
         lo, hi = 0, len(text)  # the part of the text the matches come from
-        if len(text) <= 4 * self.snippet_chars:
+        if len(text) <= SCAN_CHARS:
             matches = self._matches(text)
         else:
             matches, lo, hi = self._matches_long(text)
@@ -292,28 +221,54 @@ class Highlighter:
         marks = tuple(_merge(spans, text))
         return Snippet(start, end, marks, render(text, start, end, marks), score)
 
-    def _matches_long(self, text: str) -> tuple[list[_Match], int, int]:
+    def _matches_long(self, text: str) -> tuple[list[Match], int, int]:
         """Matches of a long text, and the [lo, hi) they were found in: the term pattern over
-        the folded original text (`TermFinder.scan`), each hit weighed on its normalized
-        form (`TermFinder.forms`), picks the best window, and only the stretch a snippet frame around
-        it can cover is matched exactly (NFC text; other forms fall back to a bounded
-        prefix)."""
-        if not self._finder.active:
+        the folded original text (`TermFinder.scan`), each distinct spelling of a hit weighed
+        once on its normalized form (`TermFinder.forms`), picks the best window
+        (`best_window_of_hits`), and only the stretch a snippet frame around it can cover is
+        matched exactly (NFC text; other forms fall back to a bounded prefix)."""
+        finder = self._finder
+        if not finder.active:
             return [], 0, 0
         if not unicodedata.is_normalized("NFC", text):
             return self._matches(text[:SCAN_CHARS]), 0, min(len(text), SCAN_CHARS)
-        hits = []
-        finder = self._finder
-        for s, e in finder.scan(text):
-            term, folded = finder.forms(text[s:e])
-            weight = self._weight(term, folded)
-            if weight:
-                hits.append(_Match(s, e, folded, weight))
-                if len(hits) >= MAX_REGEX_HITS:
-                    break
-        if not hits:
+        starts, ends = finder.scan(text)
+        if not len(starts):
             return [], 0, 0
-        first, last, _ = self._best_window(hits)
+        spelling: dict[str, tuple[int, int]] = {}  # a hit's text -> (term number, units)
+        terms: dict[str, int] = {}  # folded term -> its number
+        keys: list[int] = []
+        units: list[int] = []
+        weighed = 0
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            raw = text[s:e]
+            known = spelling.get(raw)
+            if known is None:
+                term, folded = finder.forms(raw)
+                known = spelling[raw] = (terms.setdefault(folded, len(terms)),
+                                         units_of(self._weight(term, folded)))
+            keys.append(known[0])
+            units.append(known[1])
+            weighed += known[1] > 0
+            if weighed >= MAX_REGEX_HITS:
+                break
+        unit = np.array(units, dtype=np.int64)
+        kept = np.flatnonzero(unit)  # 0: a stopword only phrases use
+        if not len(kept):
+            return [], 0, 0
+        if len(kept) < NUMPY_WINDOW_HITS:
+            names = list(terms)
+            hits = [Match(s, e, names[k], u / 20) for s, e, k, u in zip(
+                starts[kept].tolist(), ends[kept].tolist(), np.array(keys)[kept].tolist(),
+                unit[kept].tolist())]
+            first, last, _ = self._best_window(hits)
+        else:
+            pairs = np.zeros((len(terms), len(terms)), dtype=bool)
+            for a, b in self._bigrams:
+                if a in terms and b in terms:
+                    pairs[terms[a], terms[b]] = True
+            first, last, _ = best_window_of_hits(starts[kept], ends[kept], np.array(keys)[kept],
+                                                 unit[kept], pairs, self.snippet_chars)
         # a frame starts at most a quarter of the width before its first match and is one
         # width long (`_frame`)
         width = self.snippet_chars

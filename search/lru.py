@@ -1,6 +1,6 @@
 """A byte-bounded LRU cache: what every cache of the search side is made of (decoded
-postings per segment, and per index generation joined document numbers, term scores and
-stored documents)."""
+postings per segment, and per index generation joined document numbers, term scores, term
+masks and stored documents)."""
 from __future__ import annotations
 
 import threading

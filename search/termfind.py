@@ -113,6 +113,15 @@ def _compile(folded_terms: Iterable[str]) -> re.Pattern | None:
     return re.compile(f"[{re.escape(firsts)}](?<![^\\W_].)(?:{'|'.join(alts)})(?![^\\W_])")
 
 
+def _empty() -> np.ndarray:
+    out = np.zeros(0, dtype=np.int64)
+    out.setflags(write=False)
+    return out
+
+
+_NO_SPANS = (_empty(), _empty())
+
+
 class Occurrence(NamedTuple):  # a tuple: made for every hit
     """A syllable or code of the text that may be a query term, in original offsets."""
 
@@ -133,6 +142,7 @@ class TermFinder:
     def __init__(self, folded_terms: Iterable[str]) -> None:
         self._terms = frozenset(t for t in folded_terms if t)  # as the tokenizer folds them
         self._regex = _compile({fold_lower(t) for t in self._terms})
+        self._splitter: re.Pattern | None = None  # the pattern as one group, for `scan`
         # explicit cache, per finder (one query): a hit's text -> its pieces; the hits of a
         # query are a few spellings of its terms, so most hits are a dictionary lookup
         self._pieces: dict[str, tuple[_Piece, ...]] = {}
@@ -216,13 +226,29 @@ class TermFinder:
                     last = index
         return out
 
-    def scan(self, text: str) -> Iterator[tuple[int, int]]:
-        """[start, end) of every hit in `text` as it is (no normalization: for choosing a
-        window in a long NFC text; `find` on that window gives the exact occurrences)."""
+    def scan(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, ends) of every hit in `text` as it is (no normalization: for choosing a
+        window in a long NFC text; `find` on that window gives the exact occurrences).
+
+        The pattern, as one capturing group, splits the folded text into the pieces
+        between hits and the hits; their lengths' running sum gives every offset, with no
+        Python step per hit (`re.split` and `map(len)` run in C)."""
         if self._regex is None or not text:
-            return iter(())
+            return _NO_SPANS
         folded, has_mark = _fold(text)
-        return self._spans(text, folded, has_mark)
+        if has_mark:  # stray marks: some hits are not whole syllables
+            spans = list(self._spans(text, folded, True))
+            if not spans:
+                return _NO_SPANS
+            arr = np.array(spans, dtype=np.int64)
+            return arr[:, 0], arr[:, 1]
+        if self._splitter is None:  # compiled on first use: only long texts are scanned
+            self._splitter = re.compile(f"({self._regex.pattern})")
+        pieces = self._splitter.split(folded)
+        if len(pieces) == 1:
+            return _NO_SPANS
+        offsets = np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)))
+        return offsets[0:-1:2], offsets[1::2]
 
     def _spans(self, t: str, folded: str, has_mark: bool = False) -> Iterator[tuple[int, int]]:
         if len(folded) != len(t):  # cannot happen (the table is 1:1); never misalign

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from indexer.analysis import syllable_terms
 from indexer.normalize import ONE_FOR_ONE, fold, normalize
-from search.termfind import Occurrence, TermFinder, fold_lower
+from search.termfind import Occurrence, TermFinder, _fold, fold_lower
 from tests.indexer.test_properties import texts
 
 
@@ -41,9 +41,19 @@ def check(text: str, terms: set[str]) -> None:
         assert got == want, (text, terms)
     else:
         assert covered(text, got) == covered(text, want), (text, terms, got, want)
-    for o in TermFinder(terms).find(text):  # offsets give the term back from the original
+    finder = TermFinder(terms)
+    for o in finder.find(text):  # offsets give the term back from the original
         assert normalize(text[o.start:o.end]).text.lower() == o.term
         assert fold(o.term) == o.folded
+    check_scan(finder, text)
+
+
+def check_scan(finder: TermFinder, text: str) -> None:
+    """`scan` (offsets from re.split) gives the pattern's own hits, one by one."""
+    folded, has_mark = _fold(text)
+    want = list(finder._spans(text, folded, has_mark))  # noqa: SLF001
+    starts, ends = finder.scan(text)
+    assert list(zip(starts.tolist(), ends.tolist())) == want
 
 
 def terms_of(text: str, rng: random.Random, k: int) -> set[str]:
@@ -108,6 +118,8 @@ def test_hits_of_an_unnormalized_text_get_normalized_terms() -> None:
 def test_stray_mark_after_a_term_continues_the_syllable() -> None:
     text = "ab\u0301c ab\u0308 ab"  # "ab" + a mark no precomposed form absorbs
     assert found(text, {"ab"}) == reference(text, {"ab"})
+    starts, ends = TermFinder({"ab"}).scan(text)  # scan's path for texts with marks
+    assert list(zip(starts.tolist(), ends.tolist())) == [(9, 11)]  # a mark continues "ab"
 
 
 def test_joined_means_no_other_syllable_between() -> None:
@@ -119,7 +131,9 @@ def test_nothing_to_find() -> None:
     assert not TermFinder(set()).active
     assert TermFinder(set()).find("abc") == []
     assert TermFinder({"abc"}).find("") == []
-    assert list(TermFinder(set()).scan("abc")) == []
+    for finder, text in ((TermFinder(set()), "abc"), (TermFinder({"abc"}), ""), (TermFinder({"abc"}), "ab c")):
+        starts, ends = finder.scan(text)
+        assert len(starts) == len(ends) == 0
 
 
 def test_fold_lower_keeps_length_and_folds() -> None:
