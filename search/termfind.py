@@ -142,7 +142,6 @@ class TermFinder:
     def __init__(self, folded_terms: Iterable[str]) -> None:
         self._terms = frozenset(t for t in folded_terms if t)  # as the tokenizer folds them
         self._regex = _compile({fold_lower(t) for t in self._terms})
-        self._splitter: re.Pattern | None = None  # the pattern as one group, for `scan`
         # explicit cache, per finder (one query): a hit's text -> its pieces; the hits of a
         # query are a few spellings of its terms, so most hits are a dictionary lookup
         self._pieces: dict[str, tuple[_Piece, ...]] = {}
@@ -228,27 +227,16 @@ class TermFinder:
 
     def scan(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(starts, ends) of every hit in `text` as it is (no normalization: for choosing a
-        window in a long NFC text; `find` on that window gives the exact occurrences).
-
-        The pattern, as one capturing group, splits the folded text into the pieces
-        between hits and the hits; their lengths' running sum gives every offset, with no
-        Python step per hit (`re.split` and `map(len)` run in C)."""
+        window in a long NFC text; `find` on that window gives the exact occurrences)."""
         if self._regex is None or not text:
             return _NO_SPANS
         folded, has_mark = _fold(text)
-        if has_mark:  # stray marks: some hits are not whole syllables
-            spans = list(self._spans(text, folded, True))
-            if not spans:
-                return _NO_SPANS
-            arr = np.array(spans, dtype=np.int64)
-            return arr[:, 0], arr[:, 1]
-        if self._splitter is None:  # compiled on first use: only long texts are scanned
-            self._splitter = re.compile(f"({self._regex.pattern})")
-        pieces = self._splitter.split(folded)
-        if len(pieces) == 1:
+        spans = [m.span() for m in self._regex.finditer(folded)] if not has_mark else \
+            list(self._spans(text, folded, True))
+        if not spans:
             return _NO_SPANS
-        offsets = np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)))
-        return offsets[0:-1:2], offsets[1::2]
+        arr = np.array(spans, dtype=np.int64)
+        return arr[:, 0], arr[:, 1]
 
     def _spans(self, t: str, folded: str, has_mark: bool = False) -> Iterator[tuple[int, int]]:
         if len(folded) != len(t):  # cannot happen (the table is 1:1); never misalign

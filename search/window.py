@@ -43,10 +43,6 @@ def units_of(weight: float) -> int:
     return round(weight * 20)
 
 
-def _score(units: int, bonus: int, span: int, width: int) -> float:
-    return (units + min(bonus, MAX_BONUS_UNITS)) / 20 - span / (width * 100.0)
-
-
 def best_window(matches: list[Match], width: int,
                 bigrams: set[tuple[str, str]]) -> tuple[int, int, float]:
     """[start, end) of at most `width` covering the best-scoring `matches` (sorted by start,
@@ -71,6 +67,7 @@ def best_window(matches: list[Match], width: int,
             if m.start - p.end <= PAIR_GAP and (p.key, m.key) in bigrams:
                 pair[k] = PAIR_UNITS
         last = k
+    tie = width * 100.0  # a window's length counts for less than any weight
     per_key: dict[str, dict[int, int]] = {}  # key -> weight units -> count in window
     best_of: dict[str, int] = {}
     terms = 0  # sum of each key's best units in the window
@@ -98,7 +95,7 @@ def best_window(matches: list[Match], width: int,
             ends.append(j)
         first = matches[i]
         span_end = matches[ends[0]].end
-        score = _score(terms, bonus, span_end - first.start, width)
+        score = (terms + min(bonus, MAX_BONUS_UNITS)) / 20 - (span_end - first.start) / tie
         if score > best[2]:
             best = (first.start, span_end, score)
         # drop i before the next window

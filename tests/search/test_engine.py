@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import unicodedata
 from pathlib import Path
@@ -410,6 +411,20 @@ def test_top_n_equals_exhaustive_ranking(engine: Engine, q: str) -> None:
 
         uncached = FastRanker(s, gen.postings, score_bytes=0)
         assert uncached.rank(terms, mask, len(docs), engine.ranking) == fast_all
+        # scatter-adding whole posting lists or looking the candidates up in them: the same
+        # floats, on the full set and on small subsets of it
+        rng = np.random.default_rng(len(q))
+        for ratio in (0, math.inf):
+            uncached.gather_ratio = ratio
+            assert uncached.rank(terms, mask, len(docs), engine.ranking) == fast_all
+            for size in (1, 3, 12):
+                sub = np.zeros_like(mask)
+                sub[rng.choice(np.flatnonzero(mask), min(size, len(docs)), replace=False)] = True
+                uncached.gather_ratio = 0
+                gathered = uncached.rank(terms, sub, 12, engine.ranking)
+                uncached.gather_ratio = math.inf
+                assert gathered == uncached.rank(terms, sub, 12, engine.ranking)
+                assert {d for d, _ in gathered} == set(np.flatnonzero(sub).tolist())
         assert gen.fast.rank(terms, mask, len(docs), engine.ranking) == fast_all
         if not any(x in q for x in ("UBND", "Việt Nam")):
             # no synonym group (an AND inside an OR): the term sums are Whoosh's scores

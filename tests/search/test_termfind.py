@@ -42,14 +42,17 @@ def check(text: str, terms: set[str]) -> None:
     else:
         assert covered(text, got) == covered(text, want), (text, terms, got, want)
     finder = TermFinder(terms)
-    for o in finder.find(text):  # offsets give the term back from the original
+    occ = finder.find(text)
+    # in text order, a code before its parts (the highlighter relies on it: no sort)
+    assert occ == sorted(occ, key=lambda o: (o.start, -o.end))
+    for o in occ:  # offsets give the term back from the original
         assert normalize(text[o.start:o.end]).text.lower() == o.term
         assert fold(o.term) == o.folded
     check_scan(finder, text)
 
 
 def check_scan(finder: TermFinder, text: str) -> None:
-    """`scan` (offsets from re.split) gives the pattern's own hits, one by one."""
+    """`scan` gives the pattern's own hits (as offset arrays)."""
     folded, has_mark = _fold(text)
     want = list(finder._spans(text, folded, has_mark))  # noqa: SLF001
     starts, ends = finder.scan(text)
