@@ -233,8 +233,8 @@ def markdown(data: dict[str, Any]) -> str:
     for mode, r in data["modes"].items():
         o, t = r["ours"], r["tantivy"]
         rows.append([f"`{mode}`", f"{o['p50']:.1f} / {o['p95']:.1f} / {o['p99']:.1f}",
-                     f"{t['p50']:.2f} / {t['p95']:.2f} / {t['p99']:.2f}", f"{r['ratio_p50']:.0f}x",
-                     f"**{r['ratio_p95']:.0f}x**", f"{r['same_total']}/{data['queries']}", c.load_text(r["load"])])
+                     f"{t['p50']:.2f} / {t['p95']:.2f} / {t['p99']:.2f}", f"{r['ratio_p50']:.1f}x",
+                     f"**{r['ratio_p95']:.1f}x**", f"{r['same_total']}/{data['queries']}", c.load_text(r["load"])])
     table = c.md_table(["mode", "ours p50 / p95 / p99 ms", "tantivy p50 / p95 / p99 ms", "p50 ratio",
                         "p95 ratio", "same total hits", "load average"], rows, "lrrrrrl")
     all_ratio = data["modes"]["all"]["ratio_p95"]
@@ -256,7 +256,7 @@ Building it took {ti['seconds']:.0f} s ({ti['docs_per_s']:.0f} docs/s, Python-si
 included). "same total hits" counts queries where both engines report the same number of hits
 (they differ where our analysis differs: word-level matching, stopwords, restored accents).
 
-Target: `all` p95 at most {data['target_ratio_all_p95']:.0f}x tantivy's: {all_ratio:.0f}x, {verdict}.
+Target: `all` p95 at most {data['target_ratio_all_p95']:.0f}x tantivy's: {all_ratio:.1f}x, {verdict}.
 
 {table}
 """
