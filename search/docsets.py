@@ -14,7 +14,7 @@ from whoosh import formats
 from whoosh import query as wq
 
 from search.lru import ByteLRU
-from search.postings import ReaderPostings
+from search.postings import ReaderPostings, read_only
 
 __all__ = ["DocSets", "Mask", "TermMasks", "mask_of", "docnums"]
 
@@ -54,13 +54,8 @@ class TermMasks:
         """The live documents among `ids` (the postings of the term `key`), as a mask."""
         if self._packed is None or len(ids) < self.min_docs:
             return mask_of(ids, self._n) & self._live
-        packed = self._packed.get(key, lambda: _read_only(np.packbits(mask_of(ids, self._n) & self._live)))
+        packed = self._packed.get(key, lambda: read_only(np.packbits(mask_of(ids, self._n) & self._live)))
         return np.unpackbits(packed, count=self._n).view(bool)
-
-
-def _read_only(a: np.ndarray) -> np.ndarray:
-    a.setflags(write=False)
-    return a
 
 
 class DocSets:

@@ -23,7 +23,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from search.lru import ByteLRU
 
 __all__ = ["Postings", "PositionLists", "PostingCache", "ReaderPostings", "EMPTY", "read_postings",
-           "read_positions"]
+           "read_positions", "read_only"]
 
 
 @dataclass(frozen=True)
@@ -305,7 +305,8 @@ class PostingCache:
         return len(self._postings)
 
 
-def _read_only(a: np.ndarray) -> np.ndarray:
+def read_only(a: np.ndarray) -> np.ndarray:
+    """`a`, made read-only: cached arrays are shared between requests."""
     a.setflags(write=False)
     return a
 
@@ -333,7 +334,7 @@ class ReaderPostings:
         """The term's document numbers over all segments (ascending; never modify)."""
         if self._joined is None:
             return self.get(field, text).ids
-        return self._joined.get((field, text), lambda: _read_only(self.get(field, text).ids))
+        return self._joined.get((field, text), lambda: read_only(self.get(field, text).ids))
 
     def positions_at(self, field: str, text: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return self.cache.positions_at(self.reader, field, text, ids)
