@@ -22,18 +22,17 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Sequence
 
-import numpy as np
 
 from indexer.normalize import fold, length_preserving
 from search.query import HighlightTerms
 from search.termfind import TermFinder
-from search.window import Match, best_window, best_window_of_hits, units_of
+from search.window import Match, best_window, best_window_of_matches
 
 __all__ = ["Snippet", "Highlighter", "render", "SCAN_CHARS"]
 
 SCAN_CHARS = 20_000  # tokenise at most this much of a document in one go
 MAX_REGEX_HITS = 1_500
-# from this many hits the numpy window (`best_window_of_hits`) is faster than the Python
+# from this many hits the numpy window (`best_window_of_matches`) is faster than the Python
 # pass; below it, numpy's fixed cost per call dominates (measured: 110 us at 5 hits, same
 # as the Python pass at about 70)
 NUMPY_WINDOW_HITS = 64
@@ -229,52 +228,29 @@ class Highlighter:
 
     def _matches_long(self, text: str) -> tuple[list[Match], int, int]:
         """Matches of a long text, and the [lo, hi) they were found in: the term pattern over
-        the folded original text (`TermFinder.scan`), each distinct spelling of a hit weighed
-        once on its normalized form (`TermFinder.forms`), picks the best window
-        (`best_window_of_hits`), and only the stretch a snippet frame around it can cover is
+        the folded original text (`TermFinder.scan`), each hit weighed on its normalized
+        form (`TermFinder.forms`), picks the best window (with numpy past
+        NUMPY_WINDOW_HITS hits), and only the stretch a snippet frame around it can cover is
         matched exactly (NFC text; other forms fall back to a bounded prefix)."""
         finder = self._finder
         if not finder.active:
             return [], 0, 0
         if not unicodedata.is_normalized("NFC", text):
             return self._matches(text[:SCAN_CHARS]), 0, min(len(text), SCAN_CHARS)
-        starts, ends = finder.scan(text)
-        if not len(starts):
+        hits: list[Match] = []
+        for s, e in finder.scan(text):
+            term, folded = finder.forms(text[s:e])  # (memoised per spelling)
+            weight = self._weight(term, folded)
+            if weight:  # (0: a stopword only phrases use)
+                hits.append(Match(s, e, folded, weight))
+                if len(hits) >= MAX_REGEX_HITS:
+                    break
+        if not hits:
             return [], 0, 0
-        spelling: dict[str, tuple[int, int]] = {}  # a hit's text -> (term number, units)
-        terms: dict[str, int] = {}  # folded term -> its number
-        keys: list[int] = []
-        units: list[int] = []
-        weighed = 0
-        for s, e in zip(starts.tolist(), ends.tolist()):
-            raw = text[s:e]
-            known = spelling.get(raw)
-            if known is None:
-                term, folded = finder.forms(raw)
-                known = spelling[raw] = (terms.setdefault(folded, len(terms)),
-                                         units_of(self._weight(term, folded)))
-            keys.append(known[0])
-            units.append(known[1])
-            weighed += known[1] > 0
-            if weighed >= MAX_REGEX_HITS:
-                break
-        unit = np.array(units, dtype=np.int64)
-        kept = np.flatnonzero(unit)  # 0: a stopword only phrases use
-        if not len(kept):
-            return [], 0, 0
-        if len(kept) < NUMPY_WINDOW_HITS:
-            names = list(terms)
-            hits = [Match(s, e, names[k], u / 20) for s, e, k, u in zip(
-                starts[kept].tolist(), ends[kept].tolist(), np.array(keys)[kept].tolist(),
-                unit[kept].tolist())]
+        if len(hits) < NUMPY_WINDOW_HITS:
             first, last, _ = self._best_window(hits)
         else:
-            pairs = np.zeros((len(terms), len(terms)), dtype=bool)
-            for a, b in self._bigrams:
-                if a in terms and b in terms:
-                    pairs[terms[a], terms[b]] = True
-            first, last, _ = best_window_of_hits(starts[kept], ends[kept], np.array(keys)[kept],
-                                                 unit[kept], pairs, self.snippet_chars)
+            first, last, _ = best_window_of_matches(hits, self.snippet_chars, self._bigrams)
         # a frame starts at most a quarter of the width before its first match and is one
         # width long (`_frame`)
         width = self.snippet_chars

@@ -113,15 +113,6 @@ def _compile(folded_terms: Iterable[str]) -> re.Pattern | None:
     return re.compile(f"[{re.escape(firsts)}](?<![^\\W_].)(?:{'|'.join(alts)})(?![^\\W_])")
 
 
-def _empty() -> np.ndarray:
-    out = np.zeros(0, dtype=np.int64)
-    out.setflags(write=False)
-    return out
-
-
-_NO_SPANS = (_empty(), _empty())
-
-
 class Occurrence(NamedTuple):  # a tuple: made for every hit
     """A syllable or code of the text that may be a query term, in original offsets."""
 
@@ -225,18 +216,13 @@ class TermFinder:
                     last = index
         return out
 
-    def scan(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(starts, ends) of every hit in `text` as it is (no normalization: for choosing a
+    def scan(self, text: str) -> Iterator[tuple[int, int]]:
+        """[start, end) of every hit in `text` as it is (no normalization: for choosing a
         window in a long NFC text; `find` on that window gives the exact occurrences)."""
         if self._regex is None or not text:
-            return _NO_SPANS
+            return iter(())
         folded, has_mark = _fold(text)
-        spans = [m.span() for m in self._regex.finditer(folded)] if not has_mark else \
-            list(self._spans(text, folded, True))
-        if not spans:
-            return _NO_SPANS
-        arr = np.array(spans, dtype=np.int64)
-        return arr[:, 0], arr[:, 1]
+        return self._spans(text, folded, has_mark)
 
     def _spans(self, t: str, folded: str, has_mark: bool = False) -> Iterator[tuple[int, int]]:
         if len(folded) != len(t):  # cannot happen (the table is 1:1); never misalign

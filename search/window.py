@@ -7,12 +7,13 @@ sums are exact.
 
 Two implementations of the one score:
 - `best_window`: any matches (overlapping, phrases), one pass in Python with a sliding
-  window; used on the few matches of a short text or of a chosen region.
-- `best_window_of_hits`: the hits of the term pattern over a whole long text (a news
-  body: dozens to hundreds of hits; a law: up to `MAX_REGEX_HITS`), which never overlap
-  and are not phrases; the same windows scored with numpy prefix sums instead of a Python
-  step per hit. tests/search/test_window.py checks it equals `best_window`, which is
-  checked against scoring every window from scratch.
+  window; used on the matches of a text matched exactly and on the scan of a long text
+  with few hits.
+- `best_window_of_hits` (`best_window_of_matches` for `Match` lists): the hits of the term
+  pattern over a long text with many of them (a law: up to `MAX_REGEX_HITS`), which never
+  overlap and are not phrases; the same windows scored with numpy prefix sums instead of
+  a Python step per hit. tests/search/test_window.py checks it equals `best_window`,
+  which is checked against scoring every window from scratch.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Match", "best_window", "best_window_of_hits", "units_of"]
+__all__ = ["Match", "best_window", "best_window_of_hits", "best_window_of_matches", "units_of"]
 
 PHRASE_UNITS = 15  # 0.75 per phrase
 PAIR_UNITS = 10  # 0.5 per adjacent pair of a query phrase
@@ -150,3 +151,19 @@ def best_window_of_hits(starts: np.ndarray, ends: np.ndarray, keys: np.ndarray,
     score = (terms + bonus) / 20 - span / (width * 100.0)
     i = int(np.argmax(score))
     return int(starts[i]), int(ends[last[i]]), float(score[i])
+
+
+def best_window_of_matches(matches: list[Match], width: int,
+                           bigrams: set[tuple[str, str]]) -> tuple[int, int, float]:
+    """`best_window_of_hits` of pattern hits given as `Match`es (in text order, no
+    phrases): their terms numbered, and the query's bigrams as a matrix of those numbers."""
+    number: dict[str, int] = {}
+    keys = np.array([number.setdefault(m.key, len(number)) for m in matches], dtype=np.int64)
+    pairs = np.zeros((len(number), len(number)), dtype=bool)
+    for a, b in bigrams:
+        if a in number and b in number:
+            pairs[number[a], number[b]] = True
+    return best_window_of_hits(np.array([m.start for m in matches], dtype=np.int64),
+                               np.array([m.end for m in matches], dtype=np.int64), keys,
+                               np.array([units_of(m.weight) for m in matches], dtype=np.int64),
+                               pairs, width)
