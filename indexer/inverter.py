@@ -7,9 +7,9 @@ length lookup, type checks). Profiled on VNTC, that was three quarters of an ind
 CPU (~1,400 s of the writer against ~450 s of analysis in the workers).
 
 Here, with the same on-disk result:
-- `TermPool` groups the new documents' postings by field and term as they arrive. Document
-  numbers arrive in increasing order, so every posting list is already sorted; only each
-  field's terms are sorted, once.
+- `TermPool` (indexer/termpool.py) groups the new documents' postings by field and term
+  as they arrive. Document numbers arrive in increasing order, so every posting list is
+  already sorted; only each field's terms are sorted, once.
 - A segment being merged (`MergeSource`) is read term by term in key order, a posting list
   at a time (each block unpickled once), and merged with the pool by a heap over the
   sources, so memory holds one term's postings, never a whole segment.
@@ -31,15 +31,17 @@ import zlib
 from array import array
 from dataclasses import dataclass
 from itertools import accumulate, chain, groupby
-from operator import itemgetter
+from operator import itemgetter, sub
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo, W3TermsReader
-from whoosh.filedb.filetables import _lengths as _HASH_ROW  # noqa: PLC2701 - a hash row's header
 from whoosh.system import pack_int as _pack_int
 from whoosh.system import pack_long as _pack_long
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
+
+from indexer.termhash import add_rows, bulk_hash_tables
+from indexer.termpool import PostingList, TermPool, unpool
 
 __all__ = ["TermPool", "MergeSource", "RawList", "write_terms"]
 
@@ -47,54 +49,6 @@ _TERMINFO = W3TermInfo._struct  # noqa: SLF001 - the W3 term info layout
 _EXTENT = struct.Struct("!qi")  # after the term info: offset and length of the postings
 _MAGIC = WHOOSH3_HEADER_MAGIC
 _dumps = pickle.dumps
-
-# One posting list: ascending new docnums, weights, and values. Values are a list of
-# bytes (one per posting) or, for fixed-size formats read from a segment, one bytes object.
-PostingList = tuple[list[int], list[float], "list[bytes] | bytes"]
-
-
-class TermPool:
-    """The new documents' postings of one segment, grouped by field and term.
-
-    Whoosh's `SegmentWriter.add_document` calls `add((fieldname, tbytes, docnum, weight,
-    vbytes))` per posting; its memory is the batch's own (the grouped lists hold the same
-    value objects the prepared documents carry)."""
-
-    def __init__(self) -> None:
-        self.fields: dict[str, dict[bytes, tuple[list[int], list[float], list[bytes]]]] = {}
-
-    def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
-        fieldname, tbytes, docnum, weight, vbytes = item
-        self.add_field(fieldname, docnum, ((tbytes, 0, weight, vbytes),))
-
-    def add_field(self, fieldname: str, docnum: int,
-                  items: Iterable[tuple[bytes, int, float, bytes | None]]) -> int:
-        """`add` for all of one field's postings in a document, (term bytes, frequency,
-        weight, value bytes) each, in one loop; returns the field's length (frequencies
-        summed)."""
-        terms = self.fields.get(fieldname)
-        if terms is None:
-            terms = self.fields[fieldname] = {}
-        get = terms.get
-        length = 0
-        for tbytes, freq, weight, vbytes in items:
-            length += freq
-            plist = get(tbytes)
-            if plist is None:
-                terms[tbytes] = ([docnum], [weight], [vbytes or b""])
-            else:
-                plist[0].append(docnum)
-                plist[1].append(weight)
-                plist[2].append(vbytes or b"")
-        return length
-
-    def terms(self, fieldname: str) -> Iterator[tuple[bytes, PostingList]]:
-        terms = self.fields.get(fieldname, {})
-        return ((t, terms[t]) for t in sorted(terms))
-
-    def cleanup(self) -> None:
-        self.fields.clear()
-
 
 @dataclass
 class MergeSource:
@@ -302,6 +256,8 @@ class _ListEncoder:
         self.lengths = lengths
         self.blocklimit = blocklimit
         self.compression = compression
+        self.lbytes = None if lengths is None else [length_to_byte(x) for x in lengths]
+        self._singles: dict[tuple[int, float, bytes], tuple[bytes, bytes]] = {}  # _encode_one
 
     def flush(self) -> None:
         if self.buffer:
@@ -359,21 +315,47 @@ class _ListEncoder:
                               ) + _pack_long(self._emit(blob)) + _pack_int(len(blob))
 
     def encode(self, ids: list[int], weights: list[float], values: "list[bytes] | bytes") -> bytes:
-        if len(ids) == 1:
-            return self._encode_one(ids[0], weights[0], values)
+        n = len(ids)
+        if n == 1:
+            return self._encode_one(ids[0], weights[0], values if isinstance(values, bytes) else values[0])
+        lbytes = self.lbytes
+        if n <= self.blocklimit and lbytes is not None and ids[-1] < len(lbytes):
+            return self._encode_block(ids, weights, values, lbytes)
         return self._encode_many(ids, weights, values)
 
-    def _encode_one(self, docnum: int, weight: float, values: "list[bytes] | bytes") -> bytes:
+    def encode_pooled(self, pooled: list) -> bytes:
+        """`encode` of a `TermPool` list (docnum, posting, docnum, posting...)."""
+        if len(pooled) == 2:
+            posting = pooled[1]
+            return self._encode_one(pooled[0], posting[2], posting[3] or b"")
+        return self.encode(*unpool(pooled))
+
+    def _encode_one(self, docnum: int, weight: float, value: bytes) -> bytes:
+        """One posting (`value`: its value bytes; b"" for a format without values). With a
+        fixed-size format the list's bytes depend only on (docnum, weight, value), which
+        most one-document terms of a document share (a VNTC article's word bigrams: about
+        60 per article with frequency 1), so they are made once per encoder."""
+        if self.fixed is not None and self.fixed >= 0 and weight.__class__ is float:
+            key = (docnum, weight, value)
+            made = self._singles.get(key)
+            if made is None:
+                made = self._singles[key] = self._make_one(docnum, weight, value)
+        else:
+            made = self._make_one(docnum, weight, value)
+        head, blob = made
+        return head + _pack_long(self._emit(blob)) + _pack_int(len(blob))
+
+    def _make_one(self, docnum: int, weight: float, value: bytes) -> tuple[bytes, bytes]:
+        """(term info before its extent, the posting list's bytes) of one posting."""
         fixed, comp = self.fixed, self.compression
         maxweight = weight if weight > 0 else 0  # W3 block info keeps the weight as given
         weight = array("f", (weight,))[0]  # and the block itself as float32
         if fixed is None or fixed < 0:
-            value = values[0]
             mini_v: Any = (value,) if value else ()
         elif fixed == 0:
             mini_v = None
         else:
-            mini_v = values if isinstance(values, bytes) else values[0]
+            mini_v = value
         data = _dumps(((docnum,), None if weight == 1.0 else weight, mini_v), 2)
         if comp:
             data = zlib.compress(data, comp)
@@ -382,8 +364,41 @@ class _ListEncoder:
         minbyte = lbyte if length else 0  # a length of 0 is "no length" for the minimum
         info = _dumps((1, docnum, maxweight, comp, minbyte, lbyte), 2)
         blob = b"".join((_MAGIC, _pack_int(-(len(info) + len(data))), info, data))
-        return _TERMINFO.pack(False, weight, 1, minbyte, lbyte, maxweight,
-                              docnum, docnum) + _pack_long(self._emit(blob)) + _pack_int(len(blob))
+        return _TERMINFO.pack(False, weight, 1, minbyte, lbyte, maxweight, docnum, docnum), blob
+
+    def _encode_block(self, ids: list[int], weights: list[float], values: "list[bytes] | bytes",
+                      lbytes: list[int]) -> bytes:
+        """A list that fits one block, every document with a length byte: `_encode_many`'s
+        bytes with the per-posting work in C (map, filter) and length bytes read directly
+        (`length_to_byte` is monotonic and exact on the lengths a segment stores, so the
+        byte of the shortest length is the smallest byte)."""
+        fixed, comp, n = self.fixed, self.compression, len(ids)
+        if fixed is None or fixed < 0:
+            mini_v: Any = tuple(filter(None, values))
+        elif fixed == 0:
+            mini_v = None
+        else:
+            mini_v = values if isinstance(values, bytes) else b"".join(values)
+        bweights = array("f", weights).tolist()  # W3 keeps weights as float32
+        block_max = max(weights)  # but their maximum as given
+        if not block_max > 0:
+            block_max = 0
+        first = bweights[0]
+        if bweights.count(first) != n:
+            mini_w: Any = tuple(bweights)
+        else:
+            mini_w = None if first == 1.0 else first
+        data = _dumps((tuple(map(sub, ids, chain((0,), ids))), mini_w, mini_v), 2)
+        if comp:
+            data = zlib.compress(data, comp)
+        lens = list(map(lbytes.__getitem__, ids))
+        maxbyte = max(lens)
+        minbyte = min(filter(None, lens), default=0)
+        last = ids[-1]
+        info = _dumps((n, last, block_max, comp, minbyte, maxbyte), 2)
+        blob = b"".join((_MAGIC, _pack_int(-(len(info) + len(data))), info, data))
+        return _TERMINFO.pack(False, sum(bweights), n, minbyte, maxbyte, block_max, ids[0], last
+                              ) + _pack_long(self._emit(blob)) + _pack_int(len(blob))
 
     def _encode_many(self, ids: list[int], weights: list[float], values: "list[bytes] | bytes") -> bytes:
         fixed, lengths, limit, comp = self.fixed, self.lengths, self.blocklimit, self.compression
@@ -408,22 +423,22 @@ class _ListEncoder:
             else:
                 mini_w = None if first == 1.0 else first
             if fixed is None or fixed < 0:
-                mini_v: Any = tuple(v for v in values[start:stop] if v)
+                mini_v: Any = tuple(filter(None, values[start:stop]))
             elif fixed == 0:
                 mini_v = None
             else:
                 mini_v = values[start * fixed:stop * fixed]
-            deltas = tuple(b - a for a, b in zip(chain((0,), bids), bids))
+            deltas = tuple(map(sub, bids, chain((0,), bids)))
             data = _dumps((deltas, mini_w, mini_v), 2)
             if comp:
                 data = zlib.compress(data, comp)
             if lengths is not None:
                 if bids[-1] < len(lengths):
-                    lens = [lengths[d] for d in bids]
+                    lens = list(map(lengths.__getitem__, bids))
                 else:  # a column shorter than the segment: missing lengths are 0
                     lens = [self._length(d) for d in bids]
                 bmax = max(lens)
-                bmin = min((x for x in lens if x), default=None)
+                bmin = min(filter(None, lens), default=None)
             else:
                 bmax, bmin = 0, None
             info = _dumps((len(bids), bids[-1], block_max, comp,
@@ -477,15 +492,20 @@ def write_terms(fieldwriter: Any, schema: Any, lengths_of: Callable[[str], Seque
     for source in sources:
         names.update(source.fieldnames())
     tindex = fieldwriter._tindex  # noqa: SLF001 - the segment's ordered hash of terms
+    bulk_hash_tables(tindex)
     for fieldname in sorted(n for n in names if n in schema):
         fieldobj = schema[fieldname]
         fmt = fieldobj.format
-        streams = [pool.terms(fieldname)] if fieldname in pool.fields else []
-        streams += [s.terms(fieldname, fmt) for s in sources if fieldname in s.reader.indexed_field_names()]
+        merged = [s.terms(fieldname, fmt) for s in sources if fieldname in s.reader.indexed_field_names()]
+        if merged:
+            lists: Iterator[tuple[bytes, Any]] = _merged(
+                ([pool.terms(fieldname)] if fieldname in pool.fields else []) + merged)
+        else:  # new documents only (a bulk build's segment): the pool's lists as they are
+            lists = pool.pooled(fieldname)
         encoder = None
         prefix = b""
         rows: list[tuple[bytes, bytes]] = []
-        for tbytes, plist in _merged(streams):
+        for tbytes, plist in lists:
             if encoder is None:  # a field starts with its first term, as in add_postings
                 fieldwriter.start_field(fieldname, fieldobj)
                 prefix = pack_ushort(fieldwriter._fieldid)  # noqa: SLF001
@@ -493,37 +513,16 @@ def write_terms(fieldwriter: Any, schema: Any, lengths_of: Callable[[str], Seque
                                        codec._blocklimit, codec._compression)  # noqa: SLF001
             if isinstance(plist, RawList):
                 info = encoder.copy(plist) or encoder.encode(*plist.decode())
+            elif isinstance(plist, list):  # pooled
+                info = encoder.encode_pooled(plist)
             else:
                 info = encoder.encode(*plist)
             rows.append((prefix + tbytes, info))
             if len(rows) >= 4096:
-                _add_rows(tindex, rows)
+                add_rows(tindex, rows)
                 rows = []
         if rows:
-            _add_rows(tindex, rows)
+            add_rows(tindex, rows)
         if encoder is not None:
             encoder.flush()
             fieldwriter.finish_field()
-
-
-def _add_rows(tindex: Any, rows: list[tuple[bytes, bytes]]) -> None:
-    """`OrderedHashWriter.add` for many keys: the same bytes, index and hash buckets, one
-    file write (2.2x faster than a call per key: 300k rows 0.91 vs 2.02 s of CPU)."""
-    if rows[0][0] <= tindex.lastkey:
-        raise ValueError(f"Keys must increase: {tindex.lastkey!r}..{rows[0][0]!r}")
-    dbfile = tindex.dbfile
-    pos = dbfile.tell()
-    index, buckets, hashfn = tindex.index, tindex.buckets, tindex.hashfn
-    lengths = _HASH_ROW.pack
-    out = []
-    for key, value in rows:
-        index.append(pos)
-        h = hashfn(key)
-        buckets[h & 255].append((h, pos))
-        head = lengths(len(key), len(value))
-        out.append(head)
-        out.append(key)
-        out.append(value)
-        pos += len(head) + len(key) + len(value)
-    dbfile.write(b"".join(out))
-    tindex.lastkey = rows[-1][0]

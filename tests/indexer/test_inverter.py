@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import random
 import zlib
 from itertools import accumulate, islice
 from pathlib import Path
@@ -11,11 +12,13 @@ from typing import Any
 import pytest
 from whoosh import formats
 from whoosh.codec.whoosh3 import W3Codec
+from whoosh.system import pack_uint
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import MERGE_SMALL, OPTIMIZE, SegmentWriter
 
 from indexer import inverter, merge_policy, store
-from indexer.inverter import TermPool, _shift_int
+from indexer.inverter import _shift_int
+from indexer.termpool import TermPool
 from indexer.record import Article
 from indexer.schema import prepare
 from indexer.sources.jsonl import read_jsonl
@@ -151,20 +154,6 @@ def test_same_files_as_whoosh_writer_with_merges_and_deletions(
             assert mine[name] == theirs[name], name
 
 
-def test_pool_groups_postings_by_field_and_term() -> None:
-    pool = TermPool()
-    pool.add(("body", b"xa", 0, 2.0, b"v1"))
-    pool.add(("body", b"an", 0, 1.0, None))
-    pool.add(("body", b"xa", 3, 1.0, b"v2"))
-    pool.add(("title", b"xa", 3, 1.0, b""))
-    assert list(pool.terms("body")) == [(b"an", ([0], [1.0], [b""])),
-                                       (b"xa", ([0, 3], [2.0, 1.0], [b"v1", b"v2"]))]
-    assert list(pool.terms("title")) == [(b"xa", ([3], [1.0], [b""]))]
-    assert list(pool.terms("nope")) == []
-    pool.cleanup()
-    assert pool.fields == {}
-
-
 @pytest.mark.parametrize("codec", [{"compression": 0}, {"compression": 0, "blocklimit": 4}])
 def test_merge_copies_lists_of_segments_without_deletions_as_whoosh_would_encode_them(
         tmp_path: Path, codec: dict, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -219,3 +208,62 @@ def test_copy_only_into_an_uncompressed_segment() -> None:
     plain.flush()
     again.flush()
     assert plain.postfile.getvalue() == again.postfile.getvalue()
+
+
+def _reference(encoder: Any, ids: list[int], weights: list[float], values: Any) -> bytes:
+    """The general path (`_encode_many`, block by block), on a fresh encoder's state."""
+    return encoder._encode_many(ids, weights, values)
+
+
+@pytest.mark.parametrize("fmt", [formats.Positions(), formats.Frequency(), formats.Existence()])
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_paths_give_the_general_paths_bytes(fmt: Any, seed: int) -> None:
+    # one block with every length known (`_encode_block`), and one posting (`_encode_one`,
+    # cached for fixed-size formats), against the general block-by-block encoding
+    rng = random.Random(seed)
+    lengths = [rng.choice([0, 1, 7, 40, 300, 5000]) for _ in range(60)]
+    lists = []
+    for _ in range(200):
+        n = rng.choice([1, 1, 2, 3, 17, 128])
+        ids = sorted(rng.sample(range(60), min(n, 60)))
+        weights = [rng.choice([1.0, 2.0, 0.5, 3.0, 1.0]) for _ in ids]
+        if fmt.fixed_value_size() == 0:
+            values: Any = [b""] * len(ids)
+        elif fmt.fixed_value_size():
+            values = [pack_uint(int(w)) for w in weights]  # as schema.encode_terms
+        else:
+            values = [fmt.encode(sorted(rng.sample(range(500), int(w) or 1))) for w in weights]
+        lists.append((ids, weights, values))
+    fast = inverter._ListEncoder(io.BytesIO(), fmt, lengths, 128, 0)
+    slow = inverter._ListEncoder(io.BytesIO(), fmt, lengths, 128, 0)
+    for plist in lists + lists:  # the second time round, one-posting lists come from the cache
+        assert fast.encode(*plist) == _reference(slow, *plist)
+    fast.flush()
+    slow.flush()
+    assert fast.postfile.getvalue() == slow.postfile.getvalue()
+
+
+def test_an_int_weight_is_not_served_a_float_weights_cached_list() -> None:
+    # W3 keeps a block's maximum weight as given: 1 and 1.0 pickle differently
+    fmt = formats.Frequency()
+    enc = inverter._ListEncoder(io.BytesIO(), fmt, [3, 3], 128, 0)
+    ref = inverter._ListEncoder(io.BytesIO(), fmt, [3, 3], 128, 0)
+    value = pack_uint(1)
+    assert enc.encode([1], [1.0], [value]) == ref._encode_many([1], [1.0], [value])
+    assert enc.encode([1], [1], [value]) == ref._encode_many([1], [1], [value])
+    enc.flush()
+    ref.flush()
+    assert enc.postfile.getvalue() == ref.postfile.getvalue()
+
+
+def test_pooled_lists_encode_as_their_posting_lists() -> None:
+    fmt = formats.Positions()
+    pool = TermPool()
+    one, two = fmt.encode([4]), fmt.encode([1, 9])
+    pool.add_field("body", 0, [(b"a", 1, 1.0, one), (b"b", 2, 2.0, two)])
+    pool.add_field("body", 2, [(b"a", 2, 2.0, two)])
+    enc = inverter._ListEncoder(io.BytesIO(), fmt, [3, 0, 2], 128, 0)
+    ref = inverter._ListEncoder(io.BytesIO(), fmt, [3, 0, 2], 128, 0)
+    for (term, pooled), (same, plist) in zip(pool.pooled("body"), pool.terms("body")):
+        assert term == same
+        assert enc.encode_pooled(pooled) == ref.encode(*plist)
