@@ -10,7 +10,7 @@ the budget that 300 docs/s on 2 cores allows (2 x 1000 / 300 = 6.7 ms per articl
 both cores busy all the time):
 - read: xz decompression, JSON, record checks (`read_jsonl`);
 - normalize, segment (tokens + CRF labels, `Segmenter.words`), term streams (the rest of
-  `index_terms`), posting encoding (`encode_terms`): the analysis workers' `prepare`;
+  `index_terms`), posting encoding (`encode_terms`, `encode_syllables_and_folded`): the analysis workers' `prepare`;
 - writing them as one segment: what each pool worker does with its prepared batch
   (`indexer.parts.write_part`; the main process then only adopts the file in a commit);
 - merging, for reference, outside the sum: the same articles written as two segments, then
@@ -38,7 +38,7 @@ from indexer.analysis import index_terms  # noqa: E402
 from indexer.build import BuildStats, _write_batch  # noqa: E402
 from indexer.normalize import normalize  # noqa: E402
 from indexer.parts import write_part  # noqa: E402
-from indexer.schema import STREAMS, encode_terms, field_texts, prepare  # noqa: E402
+from indexer.schema import encode_syllables_and_folded, encode_terms, field_texts, prepare  # noqa: E402
 from indexer.segment import get_segmenter  # noqa: E402
 from indexer.store import open_or_create, open_writer  # noqa: E402
 
@@ -70,8 +70,9 @@ def measure(corpus: Path, docs: int) -> list[tuple[str, float]]:
     t_norm, norms = _cpu(lambda: [normalize(t) for t in texts])
     t_seg, _ = _cpu(lambda: [segmenter.words(n.text) for n in norms])
     t_terms, terms = _cpu(lambda: [index_terms(t) for t in texts])
-    t_enc, _ = _cpu(lambda: [encode_terms(getattr(x, stream), positions)
-                             for x in terms for stream, (_, positions) in STREAMS.items()])
+    t_enc, _ = _cpu(lambda: [(encode_syllables_and_folded(x.syllables, x.folded),
+                              encode_terms(x.words, False), encode_terms(x.bigrams, False))
+                             for x in terms])
     t_prep, prepared = _cpu(lambda: {a.id: prepare(a) for a in articles})
     tmp = Path(tempfile.mkdtemp(prefix="vnsearch-stages-"))
     try:

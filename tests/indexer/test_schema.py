@@ -11,7 +11,7 @@ from whoosh.system import pack_uint
 
 from indexer.analysis import Token, analyze, index_terms
 from indexer.record import Article
-from indexer.schema import STREAMS, Postings, encode_terms, indexed_text
+from indexer.schema import STREAMS, Postings, encode_syllables_and_folded, encode_terms, indexed_text
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 DANTRI = SHARED / "unc-dantri-news"
@@ -42,6 +42,9 @@ def _check(text: str) -> None:
     analysis, terms = analyze(text), index_terms(text)
     for stream, (_, positions) in STREAMS.items():
         assert encode_terms(getattr(terms, stream), positions) == _reference(getattr(analysis, stream), positions), stream
+    # prepare's way for the two positional streams: the same postings, in the same order
+    assert encode_syllables_and_folded(terms.syllables, terms.folded) == (
+        encode_terms(terms.syllables, True), encode_terms(terms.folded, True))
 
 
 @pytest.mark.parametrize("text", TEXTS)
@@ -74,3 +77,12 @@ def test_positions_far_into_a_long_text() -> None:
     assert got[b"x"] == fmt.encode([*range(70_000), 70_002])
     assert dict((t, v) for t, _, _, v in encode_terms(["a", "b", "a"], positions=True)) == {
         b"a": fmt.encode([0, 2]), b"b": fmt.encode([1])}
+
+
+def test_folded_positions_of_several_spellings_are_merged_in_order() -> None:
+    syllables = ["hòa", "hoa", "x", "hoà", "hòa"]
+    folded = ["hoa", "hoa", "x", "hoa", "hoa"]
+    got, got_f = encode_syllables_and_folded(syllables, folded)
+    fmt = formats.Positions()
+    assert got_f == [(b"hoa", 4, 4.0, fmt.encode([0, 1, 3, 4])), (b"x", 1, 1.0, fmt.encode([2]))]
+    assert [t for t, *_ in got] == [s.encode() for s in ("hòa", "hoa", "x", "hoà")]
