@@ -20,7 +20,7 @@ from indexer.segment import Word, get_segmenter
 from indexer.tokens import Kind, RawToken, code_parts, split_tokens
 
 __all__ = ["Token", "Analysis", "IndexTerms", "analyze", "analyze_normalized", "index_terms",
-           "syllable_terms", "term_forms", "word_term"]
+           "syllable_terms", "term_forms", "word_term", "joined_terms"]
 
 
 @dataclass(slots=True)
@@ -127,6 +127,22 @@ def index_terms(text: str) -> IndexTerms:
     forms = [get(p.text) or _forms(p.text) for w in words for p in w.parts]
     syllables = [f[0] for f in forms]
     return IndexTerms(syllables, word_terms, [f[1] for f in forms],
+                      [a + " " + b for a, b in zip(syllables, syllables[1:])])
+
+
+def joined_terms(parts: list[IndexTerms]) -> IndexTerms:
+    """`index_terms` of the parts' texts joined by line breaks, from each part's own terms.
+    Analysis is line-local: normalization maps characters within a line, and tokens and
+    words never span a line break (`segment._line_runs`), so the joined text's syllables,
+    words and folded syllables are the parts' in order, and its bigrams are the pairs of
+    the joined syllables (one more across each break). The indexer analyses an article's
+    title once for the title fields and the body fields (which index the whole article);
+    tests/indexer/test_analysis.py checks the equality on generated texts and on news."""
+    if len(parts) == 1:
+        return parts[0]
+    syllables = [t for p in parts for t in p.syllables]
+    return IndexTerms(syllables, [t for p in parts for t in p.words],
+                      [t for p in parts for t in p.folded],
                       [a + " " + b for a, b in zip(syllables, syllables[1:])])
 
 

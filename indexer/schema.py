@@ -18,7 +18,7 @@ from whoosh import analysis as wanalysis
 from whoosh import fields, formats
 from whoosh.system import pack_uint
 
-from indexer.analysis import analyze, index_terms
+from indexer.analysis import analyze, index_terms, joined_terms
 from indexer.record import Article
 
 __all__ = [
@@ -209,8 +209,11 @@ def field_texts(article: Article) -> Iterator[tuple[str, str, str]]:
 def prepare(article: Article) -> dict[str, Any]:
     """Field values for `writer.add_document` / `update_document`, heavy work included."""
     doc: dict[str, Any] = {"id": article.id}
+    # each text analysed once: the body fields index the whole article (`indexed_text`),
+    # whose terms are its parts' terms joined (`joined_terms`)
+    own = {f: index_terms(t) for f in TEXT_FIELDS if (t := getattr(article, f))}
     for text_field, indexed, text in field_texts(article):
-        terms = index_terms(indexed)
+        terms = joined_terms(list(own.values())) if text_field == "body" else own[text_field]
         doc[field_name(text_field, "syllables")], doc[field_name(text_field, "folded")] = \
             encode_syllables_and_folded(terms.syllables, terms.folded)
         doc[field_name(text_field, "words")] = encode_terms(terms.words, False)

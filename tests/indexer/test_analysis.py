@@ -13,7 +13,9 @@ import unicodedata
 
 import pytest
 
-from indexer.analysis import Analysis, Token, analyze, analyze_normalized, syllable_terms, word_term
+from indexer.analysis import (
+    Analysis, Token, analyze, analyze_normalized, index_terms, joined_terms, syllable_terms, word_term,
+)
 from indexer.normalize import fold, normalize
 from indexer.segment import get_segmenter
 from tests.indexer.test_normalize import law_texts, news_texts, other_tone_style, seed_text
@@ -176,6 +178,19 @@ def test_found_by_properties() -> None:
     for text in ("&A0;0\u0300", "&amp; x\u0301y", "a&shy;b", "Huyện ủy&#768;"):
         check_offsets(text, analyze(text))
     assert [t.text for t in analyze("ng&shy;hiên cứu").syllables] == ["nghiên", "cứu"]
+
+
+def test_a_texts_terms_are_its_lines_terms_joined() -> None:
+    # prepare analyses a title once for the title and the body fields (`joined_terms`)
+    for text in corpus():
+        lines = text.split("\n")
+        assert index_terms(text) == joined_terms([index_terms(line) for line in lines])
+        if len(lines) > 2:  # and in two parts, as title and body
+            cut = len(lines) // 2
+            parts = ["\n".join(lines[:cut]), "\n".join(lines[cut:])]
+            assert index_terms(text) == joined_terms([index_terms(p) for p in parts])
+    assert joined_terms([index_terms("Huyện ủy")]) == index_terms("Huyện ủy")
+    assert joined_terms([index_terms("học"), index_terms(""), index_terms("tập")]).bigrams == ["học tập"]
 
 
 # --- syllable_terms (highlighting without the CRF) ----------------------------------------

@@ -17,7 +17,7 @@ import unicodedata
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from indexer.analysis import analyze, syllable_terms
+from indexer.analysis import analyze, index_terms, joined_terms, syllable_terms
 from indexer.normalize import fold, normalize
 from indexer.tokens import Kind, RawToken, _scan_piece, split_tokens
 
@@ -157,3 +157,10 @@ def test_nfd_and_tone_variants_give_the_same_terms(text: str) -> None:
                     unicodedata.normalize("NFD", other_tone_style(text))):
         assert _terms(variant) == expected
         check_analysis(variant)
+
+
+@SETTINGS
+@given(st.lists(texts, min_size=1, max_size=4))
+def test_terms_of_lines_joined_are_the_lines_terms_joined(parts: list[str]) -> None:
+    # what prepare relies on to analyse a title once for the title and the body fields
+    assert index_terms("\n".join(parts)) == joined_terms([index_terms(p) for p in parts])
