@@ -1,14 +1,15 @@
 """Indexing runs: read sources, analyse and write segments in worker processes, commit in
 batches.
 
-Data flow: sources -> (Article | RecordError) -> batches -> worker pool: per batch,
+Data flow: sources -> (Article | RecordError) -> batches (`indexer.batching`: the last
+ones cut so that the workers finish together) -> worker pool: per batch,
 `schema.prepare` (normalize, segment, encode postings) and the batch written as one
 segment (`indexer.parts`) -> this process, in batch order: delete the documents the
 batch replaces, adopt its segment, merge (tiered), commit. With `workers=1` the same
 steps run in this process (`_write_batch`).
 - Memory stays bounded: at most 4 x `workers` + 1 batches are in flight (being written
   by the workers, waiting for them as input, or written and waiting to be adopted as a
-  file), whatever the input size.
+  file), and one more is held back by `batching`, whatever the input size.
 - A killed run loses only its uncommitted batches; every committed batch is searchable,
   and re-running updates documents by id, so it never duplicates. A killed worker (the
   OOM killer's usual victim) stops the run the same way (`AnalysisWorkerDied`).
@@ -17,7 +18,6 @@ steps run in this process (`_write_batch`).
 from __future__ import annotations
 
 import gc
-import itertools
 import json
 import multiprocessing
 import multiprocessing.pool
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from indexer.batching import batches as cut_batches
 from indexer.parts import Part, adopt, gather, iter_in_order, parts_dir, write_part
 from indexer.record import Article, RecordError
 from indexer.schema import prepare
@@ -225,12 +226,6 @@ class _Progress:
             self.bar.close()
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    it = iter(items)
-    while chunk := list(itertools.islice(it, size)):
-        yield chunk
-
-
 def index_articles(items: Iterable[Article | RecordError], index_path: Path,
                    options: BuildOptions = BuildOptions(),
                    on_reject: Callable[[RecordError], None] | None = None) -> BuildStats:
@@ -258,7 +253,7 @@ def index_articles(items: Iterable[Article | RecordError], index_path: Path,
         from whoosh import index as windex
 
         ix = windex.open_dir(str(target)) if target is not None else open_or_create(index_path)
-        batches = _chunks(items, options.batch_size)
+        batches = cut_batches(items, options.batch_size, analyser.workers)
         if analyser.pool is None:
             for batch in analyser.batches(batches):
                 docs, rejects, replaced = gather(batch)
