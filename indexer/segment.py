@@ -430,21 +430,25 @@ def _chunks(text: str, tokens: list[RawToken]):
 
 def _cut(run: list[RawToken]):
     """Token runs to tag: at most ~MAX_CHUNK tokens, cut after sentence punctuation (or
-    hard at 4 * MAX_CHUNK)."""
-    if len(run) < MAX_CHUNK:
+    hard at 4 * MAX_CHUNK). The cuts are found from the sentence ends' indexes, not by
+    growing each chunk a token at a time (tests/indexer/test_segment.py compares both)."""
+    n = len(run)
+    if n < MAX_CHUNK:
         yield run
         return
-    chunk: list[RawToken] = []
-    for tok in run:
-        chunk.append(tok)
-        if len(chunk) >= MAX_CHUNK and tok.kind is Kind.PUNCT and tok.text in _SENTENCE_END:
-            yield chunk
-            chunk = []
-        elif len(chunk) >= 4 * MAX_CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    punct, hard = Kind.PUNCT, 4 * MAX_CHUNK
+    ends = [i for i, t in enumerate(run) if t.kind is punct and t.text in _SENTENCE_END]
+    ends.append(n)  # (no token there: only hard cuts before it)
+    start = 0
+    for end in ends:
+        while end - start >= hard:  # the chunk reaches 4 * MAX_CHUNK tokens before `end`
+            yield run[start:start + hard]
+            start += hard
+        if end < n and end - start + 1 >= MAX_CHUNK:
+            yield run[start:end + 1]
+            start = end + 1
+    if start < n:
+        yield run[start:]
 
 
 @functools.lru_cache(maxsize=1)

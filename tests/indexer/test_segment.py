@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from indexer.normalize import normalize_text
 from indexer.segment import (
-    MAX_CHUNK, Segmenter, Word, _model, _model_attributes, _model_weights, get_segmenter, segment,
+    MAX_CHUNK, Segmenter, Word, _cut, _model, _model_attributes, _model_weights, get_segmenter, segment,
 )
-from indexer.tokens import Kind, split_tokens
+from indexer.tokens import Kind, RawToken, split_tokens
 from tests.indexer.test_normalize import DATA, need, news_texts, seed_text
 
 UD = DATA / "ud-vtb-wordseg"
@@ -201,3 +201,37 @@ def test_segment_function(seg: Segmenter) -> None:
     text = "Huyện ủy An Phú đưa việc học tập và làm theo tấm gương đạo đức Hồ Chí Minh"
     assert word_texts(segment(text)) == word_texts(seg.words(text))
     assert "đạo đức" in word_texts(segment(text))
+
+
+def _cut_token_by_token(run: list) -> list[list]:
+    """The cutting rule as first written: grow a chunk a token at a time."""
+    if len(run) < MAX_CHUNK:
+        return [run]
+    out, chunk = [], []
+    for tok in run:
+        chunk.append(tok)
+        if len(chunk) >= MAX_CHUNK and tok.kind is Kind.PUNCT and tok.text in ".!?;:":
+            out.append(chunk)
+            chunk = []
+        elif len(chunk) >= 4 * MAX_CHUNK:
+            out.append(chunk)
+            chunk = []
+    if chunk:
+        out.append(chunk)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", ".", ";", ",", "!"]), max_size=9 * MAX_CHUNK),
+       st.sampled_from([0.0, 0.001, 0.003, 0.02, 0.3]))
+def test_cut_as_token_by_token(texts: list[str], keep: float) -> None:
+    # sparse sentence ends (keep: the share of punctuation kept) so that hard cuts happen
+    import random
+    rng = random.Random(len(texts))
+    texts = [t if t.isalpha() or rng.random() < keep else "x" for t in texts]
+    run = [RawToken(t, i, i + 1, Kind.SYLLABLE if t.isalpha() else Kind.PUNCT)
+           for i, t in enumerate(texts)]
+    assert [list(c) for c in _cut(run)] == _cut_token_by_token(run)
+    exact = [RawToken(".", i, i + 1, Kind.PUNCT) if i % (4 * MAX_CHUNK) == 4 * MAX_CHUNK - 1
+             else RawToken("a", i, i + 1, Kind.SYLLABLE) for i in range(9 * MAX_CHUNK)]
+    assert [list(c) for c in _cut(exact)] == _cut_token_by_token(exact)  # an end at the hard limit
