@@ -144,9 +144,11 @@ def markdown(data: dict[str, Any]) -> str:
 What runs: a fresh process per corpus calls `index_articles(read_jsonl(corpus), dir,
 BuildOptions(workers=0, rebuild=True))`, the code path of `vnsearch index --rebuild --quiet`:
 xz decompression and JSON parsing in the main process; in {data['results']['vntc']['workers']} pool workers (at lower
-priority), each taking a whole batch of 4,000 documents (`BuildOptions.batch_size`):
-normalization, segmentation, posting encoding, inversion and writing the batch as a
-segment (`indexer/parts.py`, `indexer/inverter.py`); in the main process, in batch order:
+priority), each taking a whole batch of 4,000 documents (`BuildOptions.batch_size`; the
+last full batch and the rest are cut so that both workers finish together,
+`indexer/batching.py`): normalization, segmentation, posting encoding, inversion and
+writing the batch as a segment (`indexer/parts.py`, `indexer/inverter.py`,
+`indexer/termpool.py`, `indexer/termhash.py`); in the main process, in batch order:
 adopting each segment in a commit under the tiered merge policy (`merge_policy.merge_tiered`:
 segments of 4,000 documents merge 32 at a time, so neither build merges), then the atomic swap. docs/s is documents
 over the wall time of the whole run. Memory: `ru_maxrss` of the main process and of the
