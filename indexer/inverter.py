@@ -253,9 +253,9 @@ class _ListEncoder:
         self.buffer: list[bytes] = []
         self.buffered = 0
         self.fixed = fmt.fixed_value_size()
-        self.lengths = lengths
         self.blocklimit = blocklimit
         self.compression = compression
+        # each document's length as the byte Whoosh stores (None: the field keeps none)
         self.lbytes = None if lengths is None else [length_to_byte(x) for x in lengths]
         self._singles: dict[tuple[int, float, bytes], tuple[bytes, bytes]] = {}  # _encode_one
 
@@ -273,10 +273,6 @@ class _ListEncoder:
         if self.buffered >= 1 << 20:
             self.flush()
         return offset
-
-    def _length(self, docnum: int) -> int:
-        lengths = self.lengths
-        return lengths[docnum] if lengths is not None and docnum < len(lengths) else 0
 
     def copy(self, plist: RawList) -> bytes | None:
         """A merged segment's posting list shifted by its base: each block's first docnum
@@ -315,12 +311,8 @@ class _ListEncoder:
                               ) + _pack_long(self._emit(blob)) + _pack_int(len(blob))
 
     def encode(self, ids: list[int], weights: list[float], values: "list[bytes] | bytes") -> bytes:
-        n = len(ids)
-        if n == 1:
+        if len(ids) == 1:
             return self._encode_one(ids[0], weights[0], values if isinstance(values, bytes) else values[0])
-        lbytes = self.lbytes
-        if n <= self.blocklimit and lbytes is not None and ids[-1] < len(lbytes):
-            return self._encode_block(ids, weights, values, lbytes)
         return self._encode_many(ids, weights, values)
 
     def encode_pooled(self, pooled: list) -> bytes:
@@ -339,46 +331,60 @@ class _ListEncoder:
             key = (docnum, weight, value)
             made = self._singles.get(key)
             if made is None:
-                made = self._singles[key] = self._make_one(docnum, weight, value)
+                made = self._singles[key] = self._blocks([docnum], [weight], [value])
         else:
-            made = self._make_one(docnum, weight, value)
+            made = self._blocks([docnum], [weight], [value])
         head, blob = made
         return head + _pack_long(self._emit(blob)) + _pack_int(len(blob))
 
-    def _make_one(self, docnum: int, weight: float, value: bytes) -> tuple[bytes, bytes]:
-        """(term info before its extent, the posting list's bytes) of one posting."""
-        fixed, comp = self.fixed, self.compression
-        maxweight = weight if weight > 0 else 0  # W3 block info keeps the weight as given
-        weight = array("f", (weight,))[0]  # and the block itself as float32
-        if fixed is None or fixed < 0:
-            mini_v: Any = (value,) if value else ()
-        elif fixed == 0:
-            mini_v = None
-        else:
-            mini_v = value
-        data = _dumps(((docnum,), None if weight == 1.0 else weight, mini_v), 2)
-        if comp:
-            data = zlib.compress(data, comp)
-        length = self._length(docnum)
-        lbyte = length_to_byte(length)
-        minbyte = lbyte if length else 0  # a length of 0 is "no length" for the minimum
-        info = _dumps((1, docnum, maxweight, comp, minbyte, lbyte), 2)
-        blob = b"".join((_MAGIC, _pack_int(-(len(info) + len(data))), info, data))
-        return _TERMINFO.pack(False, weight, 1, minbyte, lbyte, maxweight, docnum, docnum), blob
+    def _encode_many(self, ids: list[int], weights: list[float], values: "list[bytes] | bytes") -> bytes:
+        head, blob = self._blocks(ids, weights, values)
+        return head + _pack_long(self._emit(blob)) + _pack_int(len(blob))
 
-    def _encode_block(self, ids: list[int], weights: list[float], values: "list[bytes] | bytes",
-                      lbytes: list[int]) -> bytes:
-        """A list that fits one block, every document with a length byte: `_encode_many`'s
-        bytes with the per-posting work in C (map, filter) and length bytes read directly
-        (`length_to_byte` is monotonic and exact on the lengths a segment stores, so the
-        byte of the shortest length is the smallest byte)."""
+    def _blocks(self, ids: list[int], weights: list[float], values: "list[bytes] | bytes"
+                ) -> tuple[bytes, bytes]:
+        """(term info before its extent, the posting list's bytes), block by block.
+
+        Lengths are handled as Whoosh's length bytes throughout: `length_to_byte` is
+        monotonic and exact on the lengths a segment stores, so the byte of the shortest
+        length is the smallest byte."""
+        fixed, limit, n = self.fixed, self.blocklimit, len(ids)
+        if fixed and fixed > 0 and not isinstance(values, bytes):
+            values = b"".join(values)
+        if n <= limit:  # most lists: no slicing
+            info, total_weight, minbyte, maxbyte, maxweight = self._block(ids, weights, values, True)
+            blob = _MAGIC + info
+        else:
+            out = [_MAGIC]
+            total_weight, minbyte, maxbyte, maxweight = 0, 0, 0, 0
+            for start in range(0, n, limit):
+                stop = min(n, start + limit)
+                if fixed is None or fixed < 0:
+                    bvalues: Any = values[start:stop]
+                else:
+                    bvalues = values[start * fixed:stop * fixed]
+                info, bweight, bmin, bmax, bmaxweight = self._block(
+                    ids[start:stop], weights[start:stop], bvalues, stop == n)
+                out.append(info)
+                total_weight += bweight
+                if bmin and (not minbyte or bmin < minbyte):
+                    minbyte = bmin
+                maxbyte = max(maxbyte, bmax)
+                maxweight = max(maxweight, bmaxweight)
+            blob = b"".join(out)
+        return _TERMINFO.pack(False, total_weight, n, minbyte, maxbyte, maxweight, ids[0], ids[-1]), blob
+
+    def _block(self, ids: list[int], weights: list[float], values: "list[bytes] | bytes", last: bool
+               ) -> tuple[bytes, float, int, int, float]:
+        """One block as W3PostingsWriter writes it (its size, pickled info, pickled data),
+        its weight sum, smallest non-zero and largest length byte, and largest weight."""
         fixed, comp, n = self.fixed, self.compression, len(ids)
         if fixed is None or fixed < 0:
             mini_v: Any = tuple(filter(None, values))
         elif fixed == 0:
             mini_v = None
         else:
-            mini_v = values if isinstance(values, bytes) else b"".join(values)
+            mini_v = values
         bweights = array("f", weights).tolist()  # W3 keeps weights as float32
         block_max = max(weights)  # but their maximum as given
         if not block_max > 0:
@@ -391,72 +397,17 @@ class _ListEncoder:
         data = _dumps((tuple(map(sub, ids, chain((0,), ids))), mini_w, mini_v), 2)
         if comp:
             data = zlib.compress(data, comp)
-        lens = list(map(lbytes.__getitem__, ids))
+        lbytes = self.lbytes
+        if lbytes is not None and ids[-1] < len(lbytes):
+            lens = list(map(lbytes.__getitem__, ids))
+        else:  # no lengths, or a column shorter than the segment: missing lengths are 0
+            lens = [lbytes[d] if lbytes is not None and d < len(lbytes) else 0 for d in ids]
         maxbyte = max(lens)
         minbyte = min(filter(None, lens), default=0)
-        last = ids[-1]
-        info = _dumps((n, last, block_max, comp, minbyte, maxbyte), 2)
-        blob = b"".join((_MAGIC, _pack_int(-(len(info) + len(data))), info, data))
-        return _TERMINFO.pack(False, sum(bweights), n, minbyte, maxbyte, block_max, ids[0], last
-                              ) + _pack_long(self._emit(blob)) + _pack_int(len(blob))
-
-    def _encode_many(self, ids: list[int], weights: list[float], values: "list[bytes] | bytes") -> bytes:
-        fixed, lengths, limit, comp = self.fixed, self.lengths, self.blocklimit, self.compression
-        if fixed and fixed > 0 and not isinstance(values, bytes):
-            values = b"".join(values)
-        out = [_MAGIC]
-        total_weight = 0
-        minlength = None
-        maxlength = 0
-        maxweight = 0
-        n = len(ids)
-        for start in range(0, n, limit):
-            stop = min(n, start + limit)
-            bids = ids[start:stop]
-            bweights = array("f", weights[start:stop]).tolist()  # W3 keeps weights as float32
-            block_max = max(weights[start:stop])  # but their maximum as given
-            if not block_max > 0:
-                block_max = 0
-            first = bweights[0]
-            if bweights.count(first) != len(bweights):
-                mini_w: Any = tuple(bweights)
-            else:
-                mini_w = None if first == 1.0 else first
-            if fixed is None or fixed < 0:
-                mini_v: Any = tuple(filter(None, values[start:stop]))
-            elif fixed == 0:
-                mini_v = None
-            else:
-                mini_v = values[start * fixed:stop * fixed]
-            deltas = tuple(map(sub, bids, chain((0,), bids)))
-            data = _dumps((deltas, mini_w, mini_v), 2)
-            if comp:
-                data = zlib.compress(data, comp)
-            if lengths is not None:
-                if bids[-1] < len(lengths):
-                    lens = list(map(lengths.__getitem__, bids))
-                else:  # a column shorter than the segment: missing lengths are 0
-                    lens = [self._length(d) for d in bids]
-                bmax = max(lens)
-                bmin = min(filter(None, lens), default=None)
-            else:
-                bmax, bmin = 0, None
-            info = _dumps((len(bids), bids[-1], block_max, comp,
-                           0 if bmin is None else length_to_byte(bmin), length_to_byte(bmax)), 2)
-            size = len(info) + len(data)
-            out.append(_pack_int(-size if stop == n else size))
-            out.append(info)
-            out.append(data)
-            total_weight += sum(bweights)
-            if bmin is not None and (minlength is None or bmin < minlength):
-                minlength = bmin
-            maxlength = max(maxlength, bmax)
-            maxweight = max(maxweight, block_max)
-        blob = b"".join(out)
-        return _TERMINFO.pack(False, total_weight, n,
-                              0 if minlength is None else length_to_byte(minlength),
-                              length_to_byte(maxlength), maxweight, ids[0], ids[-1]
-                              ) + _pack_long(self._emit(blob)) + _pack_int(len(blob))
+        info = _dumps((n, ids[-1], block_max, comp, minbyte, maxbyte), 2)
+        size = len(info) + len(data)
+        return (b"".join((_pack_int(-size if last else size), info, data)), sum(bweights),
+                minbyte, maxbyte, block_max)
 
 
 def _merged(streams: list[Iterator[tuple[bytes, "PostingList | RawList"]]]

@@ -218,7 +218,7 @@ def _reference(encoder: Any, ids: list[int], weights: list[float], values: Any) 
 @pytest.mark.parametrize("fmt", [formats.Positions(), formats.Frequency(), formats.Existence()])
 @pytest.mark.parametrize("seed", range(6))
 def test_fast_paths_give_the_general_paths_bytes(fmt: Any, seed: int) -> None:
-    # one block with every length known (`_encode_block`), and one posting (`_encode_one`,
+    # the public path (`encode`: one posting through `_encode_one`,
     # cached for fixed-size formats), against the general block-by-block encoding
     rng = random.Random(seed)
     lengths = [rng.choice([0, 1, 7, 40, 300, 5000]) for _ in range(60)]
