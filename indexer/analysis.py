@@ -113,18 +113,16 @@ class IndexTerms:
 
 def index_terms(text: str) -> IndexTerms:
     """`analyze(text)`'s term texts (see IndexTerms), for the indexer's hot path."""
-    norm = normalize(text)
-    words = get_segmenter().words(norm.text)
-    syllable, number = Kind.SYLLABLE, Kind.NUMBER
+    segmented = get_segmenter().index_words(normalize(text).text)
+    number = Kind.NUMBER
     word_terms: list[str] = []
     append = word_terms.append
-    for word in words:
-        if word.kind is not syllable or len(word.parts) > 1:
-            append(word_term(word))
-            if word.kind is number and _THOUSANDS.fullmatch(word.text):
-                append(word.text.replace(".", ""))
+    for kind, word in segmented.words:  # as word_term: "_"-joined syllables, or the code
+        append(word.lower())
+        if kind is number and _THOUSANDS.fullmatch(word):
+            append(word.replace(".", ""))
     get = _FORMS.get
-    forms = [get(p.text) or _forms(p.text) for w in words for p in w.parts]
+    forms = [get(p) or _forms(p) for p in segmented.parts]
     syllables = [f[0] for f in forms]
     return IndexTerms(syllables, word_terms, [f[1] for f in forms],
                       [a + " " + b for a, b in zip(syllables, syllables[1:])])

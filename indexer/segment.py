@@ -18,16 +18,19 @@ import functools
 import pickle
 import struct
 from dataclasses import dataclass
-from itertools import compress
+from itertools import accumulate, compress
 from pathlib import Path
 
+import numpy as np
 import pycrfsuite
 
-from indexer.tokens import _PART, Kind, RawToken, _scan, code_parts, split_tokens
+from indexer.tokens import _PART, Kind, RawToken, _scan, code_parts, scan_texts, split_tokens
 
-__all__ = ["Word", "Segmenter", "segment", "get_segmenter", "pyvi_model_dir"]
+__all__ = ["Word", "IndexWords", "Segmenter", "segment", "get_segmenter", "pyvi_model_dir"]
 
 MAX_CHUNK = 256  # tokens per CRF call; long lines are cut at sentence punctuation
+CACHE_TOKENS = 500_000  # distinct tokens whose features and weights are kept (then reset)
+_NEIGHBOUR_WEIGHTS = 3  # a neighbour's attributes: lower(), istitle(), isupper()
 
 
 @dataclass(slots=True)
@@ -43,6 +46,16 @@ class Word:
     @property
     def is_compound(self) -> bool:
         return self.kind is Kind.SYLLABLE and len(self.parts) > 1
+
+
+@dataclass(slots=True)
+class IndexWords:
+    """What indexing needs of a segmented text (`Segmenter.index_words`): `words` as
+    `Segmenter.words` gives them, without offsets and without single syllables."""
+
+    parts: list[str]  # every syllable and every protected token's part, in order
+    words: list[tuple[Kind, str]]  # each multi-syllable word (its syllables joined by "_")
+    # and each protected token (its text), in order
 
 
 def pyvi_model_dir() -> Path:
@@ -161,9 +174,7 @@ _BI_LEFT, _TRI_LEFT = _attr("-1:word.bi_gram()"), _attr("-2:word.tri_gram()")
 _BI_RIGHT, _TRI_RIGHT = _attr("+1:word.bi_gram()"), _attr("+2:word.tri_gram()")
 
 
-_Pair = tuple[float, float]  # a weight or score per label: B_W, I_W
-_Info = tuple[str, tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...], int,
-              _Pair, tuple[_Pair, ...], tuple[_Pair, ...]]
+_Info = tuple[str, tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...], int, int]
 
 
 class Segmenter:
@@ -171,7 +182,13 @@ class Segmenter:
 
     Items go to crfsuite as tuples of attribute names in bytes (no UTF-8 encoding per call),
     keeping only attributes the model knows, in pyvi's order (so the weights add up in the
-    same order, to the same floats)."""
+    same order, to the same floats).
+
+    Each distinct token gets a column in a weight table (its own score per label, its
+    weights as a left and as a right neighbour, padded with 0.0 to three) and its syllable's
+    id in pyvi's n-grams, so the scores of a whole document's tokens are added up by numpy,
+    line by line in crfsuite's order; only Viterbi's recursion runs token by token in
+    Python."""
 
     def __init__(self) -> None:
         data, self._bigrams, self._trigrams, self._known = _model()
@@ -191,10 +208,26 @@ class Segmenter:
         self._weights = weights.state
         self._trans = weights.transitions
         none = (0.0, 0.0)  # a flag the model has no weight for adds nothing (x + 0.0 == x)
-        self._flag_weights = tuple(weights.state.get(a, none) for a in (_BI_LEFT, _TRI_LEFT, _BI_RIGHT, _TRI_RIGHT))
+        self._flag_weights = np.array(
+            [weights.state.get(a, none) for a in (_BI_LEFT, _TRI_LEFT, _BI_RIGHT, _TRI_RIGHT)])
+        # pyvi's n-grams as integer keys over the ids of their syllables (from 1; 0 is in
+        # none): the flags of a document's tokens are looked up all at once
+        ids: dict[str, int] = {}
+        grams = [[ids.setdefault(x, len(ids) + 1) for x in g.split(" ")]
+                 for g in sorted(self._bigrams) + sorted(self._trigrams)]
+        self._syllable_ids = ids
+        width = self._syllables = len(ids) + 1
+        self._bigram_keys = np.unique([a * width + b for a, b in grams[:len(self._bigrams)]])
+        self._trigram_keys = np.unique([(a * width + b) * width + c for a, b, c in grams[len(self._bigrams):]])
         # token text -> (lower, own attributes, as left neighbour, as right neighbour, join,
-        #                own score per label, left-neighbour weights, right-neighbour weights)
+        #                row in the weight tables)
         self._cache: dict[str, _Info] = {}
+        # the weight table, a column per token ("row" in its info; column 0 is all zeros:
+        # "no neighbour" at a sequence's ends), lines: own B_W, I_W; as left neighbour
+        # B_W x 3, I_W x 3; as right neighbour B_W x 3, I_W x 3 (a gather of columns gives
+        # contiguous lines)
+        self._table = np.zeros((2 + 4 * _NEIGHBOUR_WEIGHTS, 1024))
+        self._syllable_id = np.zeros(1024, dtype=np.int64)  # the lower-case text's n-gram id
 
     def _info(self, word: str) -> _Info:
         info = self._cache.get(word)
@@ -228,24 +261,41 @@ class Segmenter:
             own_a = tuple(a for a in map(_attr, own) if a in known)
             left_a = tuple(a for a in map(_attr, left) if a in known)
             right_a = tuple(a for a in map(_attr, right) if a in known)
+            row = len(self._cache) + 1
+            if row == len(self._syllable_id):
+                self._grow()
             weights = self._weights
             b = i = 0.0  # summed in item order from zero, as crfsuite does
             for a in own_a:
                 wb, wi = weights.get(a, (0.0, 0.0))
                 b += wb
                 i += wi
-            info = (low, own_a, left_a, right_a, join, (b, i),
-                    tuple(weights[a] for a in left_a if a in weights),
-                    tuple(weights[a] for a in right_a if a in weights))
-            if len(self._cache) < 500_000:
-                self._cache[word] = info
+            column = [b, i]
+            for attrs in (left_a, right_a):
+                got = [weights[a] for a in attrs if a in weights]
+                got += [(0.0, 0.0)] * (_NEIGHBOUR_WEIGHTS - len(got))
+                column += [w[0] for w in got] + [w[1] for w in got]
+            self._table[:, row] = column
+            self._syllable_id[row] = self._syllable_ids.get(low, 0)
+            info = self._cache[word] = (low, own_a, left_a, right_a, join, row)
         return info
 
+    def _grow(self) -> None:
+        rows = len(self._syllable_id)
+        table = np.zeros((len(self._table), 2 * rows))
+        table[:, :rows] = self._table
+        self._table = table
+        self._syllable_id = np.concatenate((self._syllable_id, np.zeros(rows, dtype=np.int64)))
+
     def _infos(self, words: list[str]) -> list[_Info]:
-        get = self._cache.get
-        infos = [get(w) for w in words]
+        """The tokens' infos; rows stay valid until the next call (a full cache is reset
+        before one, never during it)."""
+        cache = self._cache
+        infos = list(map(cache.get, words))
         if None in infos:
-            infos = [self._info(w) for w in words]
+            if len(cache) + len(words) > CACHE_TOKENS:
+                cache.clear()
+            infos = list(map(self._info, words))
         return infos
 
     def _items(self, infos: list[_Info]) -> list[tuple[bytes, ...]]:
@@ -287,102 +337,201 @@ class Segmenter:
     def labels(self, words: list[str]) -> list[str]:
         if not words:
             return []
-        return ["I_W" if inside else "B_W" for inside in self._viterbi(self._infos(words))]
+        infos = self._infos(words)
+        return ["I_W" if inside else "B_W" for inside in self._viterbi(infos, [len(infos)])[0]]
 
-    def _viterbi(self, infos: list[_Info]) -> list[int]:
-        """crfsuite's Viterbi (crf1dc_viterbi) on the items `_items` builds: 1 for I_W.
+    def _scores(self, infos: list[_Info], sizes: list[int]) -> tuple[list[float], list[float]]:
+        """Each token's score per label (B_W, I_W) for sequences of `sizes` tokens laid end
+        to end in `infos`: from zero, its own attributes' weights (summed once per distinct
+        token), the left neighbour's, the bigram and trigram flags on the left, the right
+        neighbour's and the flags on the right, the order of crfsuite's additions (so the
+        same floats). Sequences are laid out with row 0 (zeros, syllable id 0: in no
+        n-gram) before, between and after them: x + 0.0 == x."""
+        tokens = np.fromiter([i[5] for i in infos], dtype=np.intp, count=len(infos))
+        r = np.insert(tokens, np.cumsum([0] + sizes), 0)  # r[q]: row at place q
+        syl = self._syllable_id[r]
+        width = self._syllables
+        pairs = syl[:-1] * width + syl[1:]
+        bi = _among(pairs, self._bigram_keys)  # bi[q]: places q, q + 1 are a bigram
+        tri = _among(pairs[:-1] * width + syl[2:], self._trigram_keys)  # q .. q + 2
+        tri_left = np.concatenate((_NO, tri[:-1]))  # (for the places 1 .. len - 2)
+        tri_right = np.concatenate((tri[1:], _NO))
+        bi_left, bi_right = bi[:-1], bi[1:]
+        rows = self._table.take(r, axis=1)
+        k = _NEIGHBOUR_WEIGHTS
+        (bi_lb, bi_li), (tri_lb, tri_li), (bi_rb, bi_ri), (tri_rb, tri_ri) = self._flag_weights.tolist()
+        scores = []
+        for label, (bi_lw, tri_lw, bi_rw, tri_rw) in enumerate(
+                ((bi_lb, tri_lb, bi_rb, tri_rb), (bi_li, tri_li, bi_ri, tri_ri))):
+            score = rows[label, 1:-1].copy()
+            for line in rows[2 + label * k:2 + label * k + k, :-2]:  # the left neighbour's
+                score += line
+            score += bi_left * bi_lw
+            score += tri_left * tri_lw
+            for line in rows[2 + 2 * k + label * k:2 + 2 * k + label * k + k, 2:]:  # the right's
+                score += line
+            score += bi_right * bi_rw
+            score += tri_right * tri_rw
+            scores.append(score.tolist())
+        return scores[0], scores[1]
 
-        Each token's score per label adds, from zero and in the item's order, its own
-        attributes' weights (summed once per distinct token), the left neighbour's, the
-        bigram and trigram flags on the left, the right neighbour's and the flags on the
-        right: the same additions in the same order as crfsuite, so the same floats; ties
-        go to the lower label, as there."""
-        n = len(infos)
-        bi, tri = self._flags(infos)
-        (bi_lb, bi_li), (tri_lb, tri_li), (bi_rb, bi_ri), (tri_rb, tri_ri) = self._flag_weights
+    def _viterbi(self, infos: list[_Info], sizes: list[int]) -> list[list[int]]:
+        """crfsuite's Viterbi (crf1dc_viterbi) on the items `_items` builds, for sequences
+        of `sizes` tokens laid end to end in `infos`: per sequence, 1 for I_W. Ties go to
+        the lower label, as there."""
         (t_bb, t_bi), (t_ib, t_ii) = self._trans
-        back: list[tuple[int, int]] = []
-        push = back.append
-        p_b = p_i = 0.0
-        for k in range(n):
-            b, i = infos[k][5]
-            if k:
-                for wb, wi in infos[k - 1][6]:
-                    b += wb
-                    i += wi
-                if bi[k - 1]:
-                    b += bi_lb
-                    i += bi_li
-                if k > 1 and tri[k - 2]:
-                    b += tri_lb
-                    i += tri_li
-            if k + 1 < n:
-                for wb, wi in infos[k + 1][7]:
-                    b += wb
-                    i += wi
-                if bi[k]:
-                    b += bi_rb
-                    i += bi_ri
-                if tri[k]:
-                    b += tri_rb
-                    i += tri_ri
-            if not k:
-                p_b, p_i = b, i
+        scores_b, scores_i = self._scores(infos, sizes)
+        out: list[list[int]] = []
+        start = -1  # a separator's score sits between two sequences
+        for n in sizes:
+            start += 1
+            stop = start + n
+            from_b_of: list[int] = []
+            from_i_of: list[int] = []
+            push_b, push_i = from_b_of.append, from_i_of.append
+            p_b, p_i = scores_b[start], scores_i[start]
+            for b, i in zip(scores_b[start + 1:stop], scores_i[start + 1:stop]):
+                x, y = p_b + t_bb, p_i + t_ib
+                if x < y:
+                    push_b(1)
+                    b += y
+                else:
+                    push_b(0)
+                    b += x
+                x, y = p_b + t_bi, p_i + t_ii
+                if x < y:
+                    push_i(1)
+                    p_i = y + i
+                else:
+                    push_i(0)
+                    p_i = x + i
+                p_b = b
+            label = 1 if p_b < p_i else 0
+            path = [label]
+            for from_b, from_i in zip(reversed(from_b_of), reversed(from_i_of)):
+                label = from_i if label else from_b
+                path.append(label)
+            path.reverse()
+            out.append(path)
+            start = stop
+        return out
+
+    def index_words(self, text: str) -> IndexWords:
+        """`words(text)` reduced to what the index keeps (see IndexWords), the indexer's hot
+        path: no token or word objects (tests/indexer/test_segment.py compares the two)."""
+        lines = []
+        texts_of_all: list[str] = []
+        sizes: list[int] = []
+        punct = Kind.PUNCT
+        for line in text.split("\n"):  # tokens and words never span a line
+            texts, kinds = scan_texts(line)
+            if not texts:
                 continue
-            x, y = p_b + t_bb, p_i + t_ib
-            from_b, n_b = (1, y + b) if x < y else (0, x + b)
-            x, y = p_b + t_bi, p_i + t_ii
-            from_i, n_i = (1, y + i) if x < y else (0, x + i)
-            push((from_b, from_i))
-            p_b, p_i = n_b, n_i
-        label = 1 if p_b < p_i else 0
-        out = [label]
-        for from_b, from_i in reversed(back):
-            label = from_i if label else from_b
-            out.append(label)
-        out.reverse()
+            if len(texts) < MAX_CHUNK:
+                sizes.append(len(texts))
+            else:
+                ends = [i for i, k in kinds.items() if k is punct and texts[i] in _SENTENCE_END]
+                sizes += [stop - start for start, stop in _ranges(len(texts), ends)]
+            lines.append((texts, kinds))
+            texts_of_all += texts
+        out = IndexWords([], [])
+        if not sizes:
+            return out
+        infos = self._infos(texts_of_all)
+        joinable = [i[4] for i in infos]
+        paths = self._viterbi(infos, sizes)
+        # I_W marks in document order, and the first token of each chunk
+        inside = [x for path in paths for x in path]
+        at = 0  # the line's first token in the document
+        chunk_start = set(accumulate(sizes, initial=0))
+        parts, words = out.parts, out.words
+        syllable, find_parts = Kind.SYLLABLE, _PART.findall
+        for texts, kinds in lines:
+            n = len(texts)
+            # k joins k - 1: I_W, not a chunk's first token, and pyvi's joining rule
+            joins = [k for k in compress(range(1, n), inside[at + 1:at + n])
+                     if at + k not in chunk_start and 0 < joinable[at + k] <= joinable[at + k - 1]]
+            at += n
+            groups: dict[int, int] = {}  # first token -> last token of each compound
+            first = -2
+            for k in joins:
+                if groups.get(first) == k - 1:
+                    groups[first] = k
+                else:
+                    first = k - 1
+                    groups[first] = k
+            if not kinds:
+                parts += texts
+                words += [(syllable, "_".join(texts[a:b + 1])) for a, b in groups.items()]
+                continue
+            for k in sorted(groups.keys() | kinds.keys()):
+                kind = kinds.get(k)
+                if kind is None:
+                    words.append((syllable, "_".join(texts[k:groups[k] + 1])))
+                elif kind is not punct:
+                    words.append((kind, texts[k]))
+            for k, piece in enumerate(texts):
+                kind = kinds.get(k)
+                if kind is None:
+                    parts.append(piece)
+                elif kind is not punct:
+                    parts += find_parts(piece)
         return out
 
     def words(self, text: str, tokens: list[RawToken] | None = None) -> list[Word]:
         """Segment normalized `text` (or its given tokens) into words; punctuation dropped."""
         runs = _line_runs(text) if tokens is None else _chunks(text, tokens)
+        chunks = [chunk for run in runs for chunk in _cut(run)]
+        if not chunks:
+            return []
+        sizes = list(map(len, chunks))
+        infos = self._infos([t.text for chunk in chunks for t in chunk])
         out: list[Word] = []
         extend = out.extend
-        viterbi, infos_of = self._viterbi, self._infos
         syllable, punct = Kind.SYLLABLE, Kind.PUNCT
-        for run in runs:
-            for chunk in _cut(run):
-                infos = infos_of([t.text for t in chunk])
-                # k joins k-1 into one word: I_W, and pyvi's joining rule on the pair
-                joins = [
-                    k for k in compress(range(len(chunk)), viterbi(infos))
-                    if k and 0 < infos[k][4] <= infos[k - 1][4]
-                ]
-                if not joins:
-                    extend(_singles(chunk))
-                    continue
-                # the multi-syllable words, first token -> last token
-                groups: dict[int, int] = {}
-                first = -2
-                for k in joins:
-                    if groups.get(first) == k - 1:
-                        groups[first] = k
-                    else:
-                        first = k - 1
-                        groups[first] = k
-                skip = groups.keys() | joins
-                words = [
-                    None if k in skip or t.kind is punct
-                    else Word(t.text, t.start, t.end, syllable, (t,)) if t.kind is syllable
-                    else Word(t.text, t.start, t.end, t.kind, tuple(code_parts(t)))
-                    for k, t in enumerate(chunk)
-                ]
-                for first, last in groups.items():
-                    start, end = chunk[first].start, chunk[last].end
-                    words[first] = Word(text[start:end], start, end, syllable,
-                                        tuple(chunk[first:last + 1]))
-                extend(filter(None, words))
+        at = 0  # the chunk's first token in `infos`
+        for chunk, path in zip(chunks, self._viterbi(infos, sizes)):
+            joinable = [i[4] for i in infos[at:at + len(chunk)]]
+            at += len(chunk)
+            # k joins k-1 into one word: I_W, and pyvi's joining rule on the pair
+            joins = [
+                k for k in compress(range(len(chunk)), path)
+                if k and 0 < joinable[k] <= joinable[k - 1]
+            ]
+            if not joins:
+                extend(_singles(chunk))
+                continue
+            # the multi-syllable words, first token -> last token
+            groups: dict[int, int] = {}
+            first = -2
+            for k in joins:
+                if groups.get(first) == k - 1:
+                    groups[first] = k
+                else:
+                    first = k - 1
+                    groups[first] = k
+            skip = groups.keys() | joins
+            words = [
+                None if k in skip or t.kind is punct
+                else Word(t.text, t.start, t.end, syllable, (t,)) if t.kind is syllable
+                else Word(t.text, t.start, t.end, t.kind, tuple(code_parts(t)))
+                for k, t in enumerate(chunk)
+            ]
+            for first, last in groups.items():
+                start, end = chunk[first].start, chunk[last].end
+                words[first] = Word(text[start:end], start, end, syllable,
+                                    tuple(chunk[first:last + 1]))
+            extend(filter(None, words))
         return out
+
+
+_NO = np.zeros(1)
+
+
+def _among(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """1.0 where a key is in the sorted `table`, else 0.0."""
+    at = np.minimum(np.searchsorted(table, keys), len(table) - 1)
+    return (table[at] == keys).astype(float)
 
 
 def _singles(tokens: list[RawToken]) -> list[Word]:
@@ -430,25 +579,36 @@ def _chunks(text: str, tokens: list[RawToken]):
 
 def _cut(run: list[RawToken]):
     """Token runs to tag: at most ~MAX_CHUNK tokens, cut after sentence punctuation (or
-    hard at 4 * MAX_CHUNK). The cuts are found from the sentence ends' indexes, not by
-    growing each chunk a token at a time (tests/indexer/test_segment.py compares both)."""
+    hard at 4 * MAX_CHUNK); see `_ranges`."""
     n = len(run)
     if n < MAX_CHUNK:
         yield run
         return
-    punct, hard = Kind.PUNCT, 4 * MAX_CHUNK
+    punct = Kind.PUNCT
     ends = [i for i, t in enumerate(run) if t.kind is punct and t.text in _SENTENCE_END]
-    ends.append(n)  # (no token there: only hard cuts before it)
+    for start, stop in _ranges(n, ends):
+        yield run[start:stop]
+
+
+def _ranges(n: int, ends: list[int]) -> list[tuple[int, int]]:
+    """The [start, stop) chunks of a run of n tokens with sentence ends at `ends`
+    (increasing): found from the ends' indexes, not by growing each chunk a token at a
+    time (tests/indexer/test_segment.py compares both)."""
+    if n < MAX_CHUNK:
+        return [(0, n)]
+    hard = 4 * MAX_CHUNK
+    out = []
     start = 0
-    for end in ends:
+    for end in [*ends, n]:  # (no token at n: only hard cuts before it)
         while end - start >= hard:  # the chunk reaches 4 * MAX_CHUNK tokens before `end`
-            yield run[start:start + hard]
+            out.append((start, start + hard))
             start += hard
         if end < n and end - start + 1 >= MAX_CHUNK:
-            yield run[start:end + 1]
+            out.append((start, end + 1))
             start = end + 1
     if start < n:
-        yield run[start:]
+        out.append((start, n))
+    return out
 
 
 @functools.lru_cache(maxsize=1)

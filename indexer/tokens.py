@@ -13,7 +13,7 @@ from enum import Enum
 
 from indexer.normalize import MARK_RANGES
 
-__all__ = ["Kind", "RawToken", "split_tokens", "code_parts"]
+__all__ = ["Kind", "RawToken", "split_tokens", "scan_texts", "code_parts"]
 
 
 class Kind(str, Enum):
@@ -97,8 +97,9 @@ def split_tokens(text: str) -> list[RawToken]:
     return out
 
 
-def _scan(text: str, base: int, append) -> None:  # noqa: ANN001 - list.append
-    """Append the tokens of `text` (offsets shifted by `base`) in order.
+def scan_texts(text: str) -> tuple[list[str], dict[int, Kind]]:
+    """The tokens' texts in order, and the kind of each that is not a syllable (by index):
+    what indexing needs, without an object per token.
 
     Fast path: no token crosses whitespace and every alternative of `_TOKEN` depends only
     on the text up to the next whitespace, so the text is cut at whitespace (str.split is
@@ -106,26 +107,47 @@ def _scan(text: str, base: int, append) -> None:  # noqa: ANN001 - list.append
     alphanumeric is one syllable; the rest go through the regex (`_scan_piece`). A
     property test checks this equals one regex scan over the whole text.
     """
-    find = text.find
+    texts: list[str] = []
+    kinds: dict[int, Kind] = {}
+    append = texts.append
     category = unicodedata.category
-    syllable, punct = Kind.SYLLABLE, Kind.PUNCT
-    pos = 0
+    punct, syllable = Kind.PUNCT, Kind.SYLLABLE
     for piece in text.split():
-        start = find(piece, pos)  # the first occurrence from pos is the piece itself
-        pos = start + len(piece)
         if piece.isalnum():
-            append(RawToken(piece, base + start, base + pos, syllable))
+            append(piece)
         # one punctuation character after or before a syllable ("Minh," "(TGAG"): no
         # alternative of _TOKEN can span it, so it is the regex's word + punct (a trailing
         # combining mark is not punctuation: it belongs to the syllable)
         elif piece[:-1].isalnum() and category(piece[-1])[0] != "M":
-            append(RawToken(piece[:-1], base + start, base + pos - 1, syllable))
-            append(RawToken(piece[-1], base + pos - 1, base + pos, punct))
+            append(piece[:-1])
+            kinds[len(texts)] = punct
+            append(piece[-1])
         elif piece[1:].isalnum():
-            append(RawToken(piece[0], base + start, base + start + 1, punct))
-            append(RawToken(piece[1:], base + start + 1, base + pos, syllable))
+            kinds[len(texts)] = punct
+            append(piece[0])
+            append(piece[1:])
         else:
-            _scan_piece(piece, base + start, append)
+            tokens: list[RawToken] = []
+            _scan_piece(piece, 0, tokens.append)
+            for tok in tokens:
+                if tok.kind is not syllable:
+                    kinds[len(texts)] = tok.kind
+                append(tok.text)
+    return texts, kinds
+
+
+def _scan(text: str, base: int, append) -> None:  # noqa: ANN001 - list.append
+    """Append the tokens of `text` (offsets shifted by `base`) in order: `scan_texts`'
+    tokens, each found from the end of the one before (only whitespace lies between)."""
+    texts, kinds = scan_texts(text)
+    find = text.find
+    kind_of = kinds.get
+    syllable = Kind.SYLLABLE
+    pos = 0
+    for i, piece in enumerate(texts):
+        start = find(piece, pos)
+        pos = start + len(piece)
+        append(RawToken(piece, base + start, base + pos, kind_of(i, syllable)))
 
 
 def _scan_piece(text: str, base: int, append) -> None:  # noqa: ANN001 - list.append

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from indexer.analysis import analyze, index_terms, joined_terms, syllable_terms
 from indexer.normalize import fold, normalize
+from indexer.segment import get_segmenter
 from indexer.tokens import Kind, RawToken, _scan_piece, split_tokens
 
 SETTINGS = settings(max_examples=200, deadline=None,
@@ -157,6 +158,23 @@ def test_nfd_and_tone_variants_give_the_same_terms(text: str) -> None:
                     unicodedata.normalize("NFD", other_tone_style(text))):
         assert _terms(variant) == expected
         check_analysis(variant)
+
+
+def index_words_of(words: list) -> tuple[list[str], list[tuple]]:
+    """What `Segmenter.index_words` must give, from `Segmenter.words`."""
+    parts = [p.text for w in words for p in w.parts]
+    kept = [(w.kind, "_".join(p.text for p in w.parts) if w.kind is Kind.SYLLABLE else w.text)
+            for w in words if w.kind is not Kind.SYLLABLE or len(w.parts) > 1]
+    return parts, kept
+
+
+@SETTINGS
+@given(st.one_of(texts, viet_texts))
+def test_index_words_are_words_without_offsets(text: str) -> None:
+    seg = get_segmenter()
+    norm = normalize(text).text
+    got = seg.index_words(norm)
+    assert (got.parts, got.words) == index_words_of(seg.words(norm))
 
 
 @SETTINGS

@@ -117,6 +117,30 @@ def test_our_viterbi_equals_crfsuites_tagger(words: list[str]) -> None:
     assert seg.labels(words) == seg._tagger.tag(seg._items(seg._infos(words)))
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_VOCAB), min_size=1, max_size=12), min_size=1, max_size=6))
+def test_sequences_laid_end_to_end_are_tagged_each_on_its_own(seqs: list[list[str]]) -> None:
+    # a document's chunks are scored in one numpy pass: nothing may leak across their ends
+    # (neighbour weights, bigram and trigram flags)
+    seg = get_segmenter()
+    infos = seg._infos([w for seq in seqs for w in seq])
+    got = seg._viterbi(infos, [len(seq) for seq in seqs])
+    want = [seg._tagger.tag(seg._items(seg._infos(seq))) for seq in seqs]
+    assert [["I_W" if x else "B_W" for x in path] for path in got] == want
+
+
+def test_a_full_token_cache_is_reset_and_labels_stay_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    import indexer.segment as segment_module
+
+    texts = [normalize_text(t) for t in news_texts(4)]
+    want = [word_texts(w) for w in map(Segmenter().words, texts)]
+    distinct = {t.text for text in texts for t in split_tokens(text)}
+    monkeypatch.setattr(segment_module, "CACHE_TOKENS", 300)
+    small = Segmenter()
+    assert [word_texts(small.words(t)) for t in texts + texts] == want + want
+    assert len(small._cache) < len(distinct)  # it was reset on the way
+
+
 def test_labels_of_nothing() -> None:
     assert get_segmenter().labels([]) == []
     assert get_segmenter().words("") == []
@@ -195,6 +219,21 @@ def test_long_lines_are_cut_but_lose_nothing(seg: Segmenter) -> None:
     # no sentence punctuation at all: a hard cut at 4 * MAX_CHUNK, still nothing lost
     flat = "học tập " * (3 * MAX_CHUNK)
     assert sum(len(w.parts) for w in seg.words(flat)) == 6 * MAX_CHUNK
+
+
+def test_index_words_are_words_without_offsets_on_news_and_laws(seg: Segmenter) -> None:
+    from tests.indexer.test_normalize import law_texts
+    from tests.indexer.test_properties import index_words_of
+
+    texts = [normalize_text(t) for t in news_texts(60) + law_texts(3)]
+    one_line = " ".join(texts[:20]).replace("\n", " ")
+    texts += [one_line, re.sub(r"[.!?;:]", " ", one_line)]  # cut at sentence ends; cut hard
+    long_line = max(len(split_tokens(line)) for t in texts for line in t.split("\n"))
+    assert long_line >= 4 * MAX_CHUNK  # chunks cut at sentence ends and hard cuts, too
+    for text in texts:
+        got = seg.index_words(text)
+        assert (got.parts, got.words) == index_words_of(seg.words(text))
+    assert seg.index_words("").parts == [] and seg.index_words(" , .\n").words == []
 
 
 def test_segment_function(seg: Segmenter) -> None:
