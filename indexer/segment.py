@@ -1,32 +1,31 @@
 """Vietnamese word segmentation with pyvi's CRF model, fast and with offsets.
 
-We run pyvi's trained model (pyvi 0.1.1, `models/pyvi3.pkl`) ourselves instead of calling
+We run pyvi's trained model (`indexer.crf_model`) ourselves instead of calling
 `ViTokenizer.tokenize` (python-crfsuite's tagger stays open as the reference the tests
 compare with):
-- offsets: we segment our own tokens (`indexer.tokens`), so every word knows its span;
+- offsets: we segment our own tokens (`indexer.tokens`), so every word knows its span
+  (`Segmenter.words`); the indexer, which needs no offsets, takes a path without a token
+  or word object per syllable (`Segmenter.index_words`);
 - speed: pyvi rebuilds a feature dict per syllable and crfsuite looks every attribute up
   by name; here each distinct token's features are scored once (the model's weights read
-  from its bytes, `CrfWeights`) and cached, and Viterbi over the two labels runs on those
-  scores, adding the weights in crfsuite's order so the floats, and the labels, are the
-  same (checked against crfsuite and stock pyvi in the tests and the benchmark);
-- fork safety: importing pyvi unpickles a model into a temp file that a forked child
-  deletes on exit; we read the model bytes once (and open the tagger in memory).
+  from its bytes) and cached, a document's scores are added up by numpy, and Viterbi over
+  the two labels runs on them, adding the weights in crfsuite's order so the floats, and
+  the labels, are the same (checked against crfsuite and stock pyvi in the tests and the
+  benchmark).
 """
 from __future__ import annotations
 
 import functools
-import pickle
-import struct
 from dataclasses import dataclass
 from itertools import accumulate, compress
-from pathlib import Path
 
 import numpy as np
 import pycrfsuite
 
+from indexer import crf_model
 from indexer.tokens import _PART, Kind, RawToken, _scan, code_parts, scan_texts, split_tokens
 
-__all__ = ["Word", "IndexWords", "Segmenter", "segment", "get_segmenter", "pyvi_model_dir"]
+__all__ = ["Word", "IndexWords", "Segmenter", "segment", "get_segmenter"]
 
 MAX_CHUNK = 256  # tokens per CRF call; long lines are cut at sentence punctuation
 CACHE_TOKENS = 500_000  # distinct tokens whose features and weights are kept (then reset)
@@ -58,114 +57,6 @@ class IndexWords:
     # and each protected token (its text), in order
 
 
-def pyvi_model_dir() -> Path:
-    import importlib.util
-
-    spec = importlib.util.find_spec("pyvi")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("pyvi is not installed")
-    return Path(spec.origin).parent / "models"
-
-
-class _Stub:
-    """Stands in for the sklearn-crfsuite/numpy objects in pyvi's pickle; keeps their state."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        self.state: dict = {}
-
-    def __setstate__(self, state: dict) -> None:
-        self.state = state
-
-
-class _ModelUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
-        if module.startswith(("sklearn_crfsuite", "pycrfsuite", "numpy")):
-            return _Stub
-        if (module, name) == ("_codecs", "encode"):
-            import codecs
-
-            return codecs.encode
-        raise pickle.UnpicklingError(f"unexpected class in pyvi model: {module}.{name}")
-
-
-def _cqdb_strings(data: bytes, offset: int) -> list[bytes]:
-    """The strings of a CQDB (crfsuite's string <-> id database) at `offset`, in id order."""
-    chunk, _size, _flag, _order, count, bwd = struct.unpack_from("<4sIIIII", data, offset)
-    if chunk != b"CQDB":
-        raise ValueError("not a crfsuite model: no CQDB at the attribute offset")
-    refs = struct.unpack_from(f"<{count}I", data, offset + bwd)
-    out = []
-    for ref in refs:
-        _id, size = struct.unpack_from("<II", data, offset + ref)
-        out.append(data[offset + ref + 8:offset + ref + 8 + size - 1])  # without the NUL
-    return out
-
-
-def _model_attributes(data: bytes) -> frozenset[bytes]:
-    """The attribute names a crfsuite model (FOMC, version 100) knows.
-
-    crfsuite drops attributes it does not know when it reads an item, so leaving them out
-    beforehand gives the same scores (and the same labels) for less work."""
-    magic, _size, kind, _version = struct.unpack_from("<4sI4sI", data, 0)
-    if magic != b"lCRF" or kind != b"FOMC":
-        raise ValueError("not a crfsuite FOMC model")
-    off_attrs = struct.unpack_from("<I", data, 36)[0]
-    return frozenset(_cqdb_strings(data, off_attrs))
-
-
-@dataclass(frozen=True, slots=True)
-class CrfWeights:
-    """The weights of a crfsuite FOMC model: per attribute, one weight per label (0.0
-    where it has none), and the label-to-label transition weights."""
-
-    labels: tuple[str, ...]
-    state: dict[bytes, tuple[float, ...]]
-    transitions: tuple[tuple[float, ...], ...]  # [from][to]
-
-
-def _model_weights(data: bytes) -> CrfWeights:
-    """Read the features chunk of a crfsuite model (crf1d_model.c: 'FEAT', then per feature
-    type, src, dst as uint32 and the weight as a double; type 0 is attribute -> label)."""
-    num_labels, _num_attrs, off_features, off_labels, off_attrs = struct.unpack_from("<IIIII", data, 20)
-    labels = tuple(b.decode("utf-8") for b in _cqdb_strings(data, off_labels))
-    attrs = _cqdb_strings(data, off_attrs)
-    chunk, _size, count = struct.unpack_from("<4sII", data, off_features)
-    if chunk != b"FEAT" or len(labels) != num_labels:
-        raise ValueError("not a crfsuite model: no FEAT chunk")
-    state: dict[bytes, list[float]] = {}
-    trans = [[0.0] * num_labels for _ in range(num_labels)]
-    for kind, src, dst, weight in struct.iter_unpack("<IIId", data[off_features + 12:off_features + 12 + 20 * count]):
-        if kind == 0:
-            state.setdefault(attrs[src], [0.0] * num_labels)[dst] += weight
-        else:
-            trans[src][dst] += weight
-    return CrfWeights(labels, {a: tuple(w) for a, w in state.items()}, tuple(map(tuple, trans)))
-
-
-@functools.lru_cache(maxsize=1)
-def _model() -> tuple[bytes, frozenset[str], frozenset[str], frozenset[bytes]]:
-    """The CRF model bytes, pyvi's bigram/trigram dictionaries and the model's attribute
-    names (read once per process)."""
-    models = pyvi_model_dir()
-    with open(models / "pyvi3.pkl", "rb") as f:
-        crf = _ModelUnpickler(f).load()
-    data = crf.state["modelfile"].state["__FILE_RESOURCE_DATA__"]
-    bi, tri = set(), set()
-    for line in (models / "words.txt").read_text(encoding="utf-8").split("\n"):
-        n = line.count(" ")
-        if n == 1:
-            bi.add(line)
-        elif n == 2:
-            tri.add(line)
-    return data, frozenset(bi), frozenset(tri), _model_attributes(data)
-
-
-@functools.lru_cache(maxsize=1)
-def _weights() -> CrfWeights:
-    """The model's weights (read once per process, like `_model`)."""
-    return _model_weights(_model()[0])
-
-
 def _attr(name: str) -> bytes:
     return name.encode("utf-8", "surrogatepass")  # a lone surrogate names no attribute
 
@@ -191,7 +82,7 @@ class Segmenter:
     Python."""
 
     def __init__(self) -> None:
-        data, self._bigrams, self._trigrams, self._known = _model()
+        data, self._bigrams, self._trigrams, self._known = crf_model.model()
         # first two syllables of each trigram: most pairs are not, so most trigram
         # lookups are skipped
         self._tri_heads = frozenset(t.rsplit(" ", 1)[0] for t in self._trigrams)
@@ -202,7 +93,7 @@ class Segmenter:
         self._tri_left = (_TRI_LEFT,) if _TRI_LEFT in known else ()
         self._bi_right = (_BI_RIGHT,) if _BI_RIGHT in known else ()
         self._tri_right = (_TRI_RIGHT,) if _TRI_RIGHT in known else ()
-        weights = _weights()
+        weights = crf_model.weights()
         if weights.labels != ("B_W", "I_W"):
             raise ValueError(f"unexpected labels in pyvi's model: {weights.labels}")
         self._weights = weights.state

@@ -3,15 +3,15 @@ exact offsets, protected tokens kept whole."""
 from __future__ import annotations
 
 import re
-import struct
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from indexer import crf_model
 from indexer.normalize import normalize_text
 from indexer.segment import (
-    MAX_CHUNK, Segmenter, Word, _cut, _model, _model_attributes, _model_weights, get_segmenter, segment,
+    MAX_CHUNK, Segmenter, Word, _cut, get_segmenter, segment,
 )
 from indexer.tokens import Kind, RawToken, split_tokens
 from tests.indexer.test_normalize import DATA, need, news_texts, seed_text
@@ -59,17 +59,7 @@ def test_labels_equal_stock_pyvi_on_real_news_lines(seg: Segmenter) -> None:
             assert seg.labels(syllables) == list(vt.model.predict([vt.sent2features(syllables, False)])[0])
 
 
-# --- the model ------------------------------------------------------------------------------
-
-def test_model_attribute_table_is_read_from_the_model_bytes() -> None:
-    data, bigrams, trigrams, known = _model()
-    num_attrs = struct.unpack_from("<I", data, 24)[0]
-    assert len(known) == num_attrs > 6000
-    assert {b"bias", b"word.istitle()", b"-1:word.bi_gram()", b"+2:word.tri_gram()"} <= known
-    assert "học tập" in bigrams and len(trigrams) > 1000
-    with pytest.raises(ValueError):
-        _model_attributes(b"not a model" + bytes(64))
-
+# --- the CRF --------------------------------------------------------------------------------
 
 def test_features_are_pyvis_attributes_the_model_knows(seg: Segmenter) -> None:
     words = ["Huyện", "ủy", "học", "tập", "xyzzyq"]
@@ -80,28 +70,9 @@ def test_features_are_pyvis_attributes_the_model_knows(seg: Segmenter) -> None:
     assert feats[2][-1] == "+1:word.bi_gram()" and feats[3][-1] == "-1:word.bi_gram()"
     # attributes the model does not know carry no weight: left out
     assert "word.lower():huyện" not in feats[0] and "word.lower():xyzzyq" not in feats[4]
-    known = _model()[3]
+    known = crf_model.model()[3]
     assert all(a.encode() in known for f in feats for a in f)
     assert seg._tagger.tag(feats) == seg.labels(words)
-
-
-def test_model_weights_match_crfsuites_own_dump(seg: Segmenter, tmp_path) -> None:  # noqa: ANN001
-    w = _model_weights(_model()[0])
-    assert w.labels == ("B_W", "I_W")
-    seg._tagger.dump(str(tmp_path / "dump.txt"))  # crfsuite's text dump, 6 decimals
-    dump = (tmp_path / "dump.txt").read_text(encoding="utf-8")
-    trans = re.findall(r"^  \(1\) (\S+) --> (\S+): ([-+]?\d+\.\d+)$", dump, re.M)
-    assert len(trans) == 4
-    for src, dst, weight in trans:
-        assert w.transitions[w.labels.index(src)][w.labels.index(dst)] == pytest.approx(float(weight), abs=1e-6)
-    # (attribute names may hold a line break, so only one-line entries are compared here;
-    # the property test below checks the labels against crfsuite's tagger on everything)
-    state = re.findall(r"^  \(0\) (.+) --> (B_W|I_W): ([-+]?\d+\.\d+)$", dump, re.M)
-    assert len(state) > 10_000
-    for attr, label, weight in state:
-        assert w.state[attr.encode("utf-8")][w.labels.index(label)] == pytest.approx(float(weight), abs=1e-6)
-    with pytest.raises(ValueError):
-        _model_weights(b"lCRF" + bytes(60))
 
 
 # syllables that exercise every feature: capitalised, upper case, digits, pyvi's bigrams
