@@ -9,7 +9,7 @@ warms the segmenter's syllable cache, as a long run has it), so the sum can be s
 the budget that 300 docs/s on 2 cores allows (2 x 1000 / 300 = 6.7 ms per article, with
 both cores busy all the time):
 - read: xz decompression, JSON, record checks (`read_jsonl`);
-- normalize, segment (tokens + CRF labels, `Segmenter.words`), term streams (the rest of
+- normalize, segment (tokens + CRF labels, `Segmenter.index_words`), term streams (the rest of
   `index_terms`), posting encoding (`encode_terms`, `encode_syllables_and_folded`): the analysis workers' `prepare`;
 - writing them as one segment: what each pool worker does with its prepared batch
   (`indexer.parts.write_part`; the main process then only adopts the file in a commit);
@@ -68,7 +68,7 @@ def measure(corpus: Path, docs: int) -> list[tuple[str, float]]:
     for a in articles:  # untimed: fill the segmenter's syllable cache, warm in a long run
         prepare(a)
     t_norm, norms = _cpu(lambda: [normalize(t) for t in texts])
-    t_seg, _ = _cpu(lambda: [segmenter.words(n.text) for n in norms])
+    t_seg, _ = _cpu(lambda: [segmenter.index_words(n.text) for n in norms])
     t_terms, terms = _cpu(lambda: [index_terms(t) for t in texts])
     t_enc, _ = _cpu(lambda: [(encode_syllables_and_folded(x.syllables, x.folded),
                               encode_terms(x.words, False), encode_terms(x.bigrams, False))
