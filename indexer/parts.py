@@ -132,8 +132,11 @@ def write_part(batch: list[Article | RecordError], root: str,
         finally:
             with contextlib.suppress(Exception):
                 writer._tempstorage.destroy()  # noqa: SLF001
+        part.ids = list(docs)
+        # the batch's postings go before the collector is back: its first collection
+        # after the pause walks every container made during it that is still alive
+        del docs, fields, writer
     part.folder = ix.storage.folder
-    part.ids = list(docs)
     return part
 
 

@@ -87,4 +87,5 @@ def write_hash_tables(tindex: Any) -> None:
             table["pos"][slots] = list(map(_VALUE, entries))
         out.append(table.tobytes())
         pos += numslots * _SLOT.size
+        entries.clear()  # written: a (hash, offset) tuple per key, that would outlive it
     dbfile.write(b"".join(out))

@@ -258,3 +258,22 @@ def test_a_killed_worker_stops_the_run_instead_of_hanging(tmp_path: Path, corpus
     assert not list(live_dir(idx).glob(PARTS_PREFIX + "*"))
     assert index_articles(read_jsonl(corpus), idx, _opts()).indexed == 60
     assert _count(idx) == 60
+
+
+def test_the_batch_is_gone_when_the_collector_comes_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # its first collection after the pause walks every container made during the pause
+    # that is still alive: with the batch's postings, millions in a real batch
+    import gc
+    import random
+
+    vocabulary = [f"từ{k}" for k in range(400)]
+    articles = [Article(id=f"d{i}", title=f"Tin số {i}",
+                        body=" ".join(random.Random(i).sample(vocabulary, 400))) for i in range(40)]
+    root = parts_dir(Path(open_or_create(tmp_path / "index").storage.folder))
+    write_part(articles, str(root), _prepared)  # (the analysis caches fill up)
+    young: list[int] = []
+    enable = gc.enable
+    monkeypatch.setattr(gc, "enable", lambda: (young.append(len(gc.get_objects(0))), enable()))
+    assert write_part(articles, str(root), _prepared).segment.doc_count_all() == 40
+    # 40 articles x 4 streams x about 400 postings: 64,000 tuples alone, if still alive
+    assert len(young) == 1 and young[0] < 5_000
