@@ -1,14 +1,14 @@
-"""Segmentation throughput: stock pyvi vs our Segmenter vs the whole analysis chain.
+"""Segmentation throughput: stock pyvi vs our Segmenter vs the analysis chains (query and index).
 
     .venv/bin/python benchmarks/bench_segment.py [--docs 2000] [--runs 3] [--data DIR]
-        [--no-freeze] [--profile words|analyze] [--only none|stock|words|analyze]
+        [--no-freeze] [--profile words|analyze|index] [--only none|stock|words|analyze|index]
 
 Sample: the first N documents of vntc-news/corpus.jsonl.xz (title and body, as two texts
 per document). Every engine gets the same texts, one call per text, in one process; the
 best of `--runs` timed runs is reported, wall-clock and CPU time (the CPU numbers are the
 steadier ones on a shared machine). The syllable count (the denominator of every
 rate) is the number of tokens pyvi's own `sylabelize` finds in the sample, line by line,
-so the three rates are directly comparable.
+so the rates are directly comparable.
 
 Before timing, an identical-output check: for every non-empty line of the sample, our
 `Segmenter.labels` on pyvi's syllables equals stock pyvi's CRF labels.
@@ -82,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--profile", choices=("words", "analyze"), default=None,
+    ap.add_argument("--profile", choices=("words", "analyze", "index"), default=None,
                     help="print a cProfile of one pass instead of the benchmark")
-    ap.add_argument("--only", choices=("none", "stock", "words", "analyze"), default=None,
+    ap.add_argument("--only", choices=("none", "stock", "words", "analyze", "index"), default=None,
                     help="load everything, run one pass of one engine and exit (for "
                          "instruction counts: valgrind --tool=callgrind, minus --only none)")
     ap.add_argument("--no-freeze", action="store_true",
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from pyvi import ViTokenizer as vt_module
 
-    from indexer.analysis import analyze
+    from indexer.analysis import analyze, index_terms
     from indexer.normalize import normalize_text
     from indexer.segment import Segmenter
 
@@ -105,15 +105,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.only:
         fn, sample = {"none": (None, texts), "stock": (vt_module.tokenize, texts),
-                      "words": (seg.words, norm_texts), "analyze": (analyze, texts)}[args.only]
-        seg.words(norm_texts[0]), analyze(texts[0]), vt_module.tokenize(texts[0])  # warm up
+                      "words": (seg.words, norm_texts), "analyze": (analyze, texts),
+                      "index": (index_terms, texts)}[args.only]
+        seg.words(norm_texts[0]), analyze(texts[0]), index_terms(texts[0]), vt_module.tokenize(texts[0])  # warm up
         if fn is not None:
             for t in sample:
                 fn(t)
         return 0
 
     if args.profile:
-        fn = seg.words if args.profile == "words" else analyze
+        fn = {"words": seg.words, "analyze": analyze, "index": index_terms}[args.profile]
         sample = norm_texts if args.profile == "words" else texts
         prof = cProfile.Profile()
         prof.enable()
@@ -149,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         ("`indexer.segment.Segmenter.words` (normalized text)",
          best_of(args.runs, seg.words, norm_texts)),
         ("`indexer.analysis.analyze` (whole chain)", best_of(args.runs, analyze, texts)),
+        ("`indexer.analysis.index_terms` (the indexer's chain, no offsets)",
+         best_of(args.runs, index_terms, texts)),
     ]
     stock_wall, stock_cpu = results[0][1]
 
