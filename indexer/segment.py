@@ -343,14 +343,7 @@ class Segmenter:
             joins = [k for k in compress(range(1, n), inside[at + 1:at + n])
                      if at + k not in chunk_start and 0 < joinable[at + k] <= joinable[at + k - 1]]
             at += n
-            groups: dict[int, int] = {}  # first token -> last token of each compound
-            first = -2
-            for k in joins:
-                if groups.get(first) == k - 1:
-                    groups[first] = k
-                else:
-                    first = k - 1
-                    groups[first] = k
+            groups = _compounds(joins)
             if not kinds:
                 parts += texts
                 words += [(syllable, "_".join(texts[a:b + 1])) for a, b in groups.items()]
@@ -392,15 +385,7 @@ class Segmenter:
             if not joins:
                 extend(_singles(chunk))
                 continue
-            # the multi-syllable words, first token -> last token
-            groups: dict[int, int] = {}
-            first = -2
-            for k in joins:
-                if groups.get(first) == k - 1:
-                    groups[first] = k
-                else:
-                    first = k - 1
-                    groups[first] = k
+            groups = _compounds(joins)
             skip = groups.keys() | joins
             words = [
                 None if k in skip or t.kind is punct
@@ -414,6 +399,20 @@ class Segmenter:
                                     tuple(chunk[first:last + 1]))
             extend(filter(None, words))
         return out
+
+
+def _compounds(joins: list[int]) -> dict[int, int]:
+    """The multi-syllable words, first token -> last token, from the tokens that join the
+    one before them (increasing)."""
+    groups: dict[int, int] = {}
+    first = -2
+    for k in joins:
+        if groups.get(first) == k - 1:
+            groups[first] = k
+        else:
+            first = k - 1
+            groups[first] = k
+    return groups
 
 
 _NO = np.zeros(1)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from indexer import crf_model
 from indexer.normalize import normalize_text
 from indexer.segment import (
-    MAX_CHUNK, Segmenter, Word, _cut, get_segmenter, segment,
+    MAX_CHUNK, Segmenter, Word, _compounds, _cut, get_segmenter, segment,
 )
 from indexer.tokens import Kind, RawToken, split_tokens
 from tests.indexer.test_normalize import DATA, need, news_texts, seed_text
@@ -205,6 +205,12 @@ def test_index_words_are_words_without_offsets_on_news_and_laws(seg: Segmenter) 
         got = seg.index_words(text)
         assert (got.parts, got.words) == index_words_of(seg.words(text))
     assert seg.index_words("").parts == [] and seg.index_words(" , .\n").words == []
+
+
+def test_compounds_from_joining_tokens() -> None:
+    # token k joins k - 1: 1, 2 make one word of tokens 0..2; 4 one of 3..4; 7 one of 6..7
+    assert _compounds([1, 2, 4, 7]) == {0: 2, 3: 4, 6: 7}
+    assert _compounds([]) == {}
 
 
 def test_segment_function(seg: Segmenter) -> None:
