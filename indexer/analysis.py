@@ -125,7 +125,7 @@ def index_terms(text: str) -> IndexTerms:
     forms = [get(p) or _forms(p) for p in segmented.parts]
     syllables = [f[0] for f in forms]
     return IndexTerms(syllables, word_terms, [f[1] for f in forms],
-                      [a + " " + b for a, b in zip(syllables, syllables[1:])])
+                      bigram_terms(syllables))
 
 
 def joined_terms(parts: list[IndexTerms]) -> IndexTerms:
@@ -141,7 +141,13 @@ def joined_terms(parts: list[IndexTerms]) -> IndexTerms:
     syllables = [t for p in parts for t in p.syllables]
     return IndexTerms(syllables, [t for p in parts for t in p.words],
                       [t for p in parts for t in p.folded],
-                      [a + " " + b for a, b in zip(syllables, syllables[1:])])
+                      bigram_terms(syllables))
+
+
+def bigram_terms(syllables: list[str]) -> list[str]:
+    """The bigrams stream's terms: adjacent syllable pairs (`bigram_tokens` without
+    positions and offsets)."""
+    return [a + " " + b for a, b in zip(syllables, syllables[1:])]
 
 
 def bigram_tokens(syllables: list[Token]) -> list[Token]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from itertools import accumulate, compress
+from itertools import compress
 
 import numpy as np
 import pycrfsuite
@@ -99,22 +99,21 @@ class Segmenter:
         self._weights = weights.state
         self._trans = weights.transitions
         none = (0.0, 0.0)  # a flag the model has no weight for adds nothing (x + 0.0 == x)
-        self._flag_weights = np.array(
-            [weights.state.get(a, none) for a in (_BI_LEFT, _TRI_LEFT, _BI_RIGHT, _TRI_RIGHT)])
+        self._flag_weights = tuple(weights.state.get(a, none) for a in (_BI_LEFT, _TRI_LEFT, _BI_RIGHT, _TRI_RIGHT))
         # pyvi's n-grams as integer keys over the ids of their syllables (from 1; 0 is in
         # none): the flags of a document's tokens are looked up all at once
         ids: dict[str, int] = {}
         grams = [[ids.setdefault(x, len(ids) + 1) for x in g.split(" ")]
                  for g in sorted(self._bigrams) + sorted(self._trigrams)]
         self._syllable_ids = ids
-        width = self._syllables = len(ids) + 1
+        width = self._gram_width = len(ids) + 1
         self._bigram_keys = np.unique([a * width + b for a, b in grams[:len(self._bigrams)]])
         self._trigram_keys = np.unique([(a * width + b) * width + c for a, b, c in grams[len(self._bigrams):]])
         # token text -> (lower, own attributes, as left neighbour, as right neighbour, join,
-        #                row in the weight tables)
+        #                column in the weight table)
         self._cache: dict[str, _Info] = {}
-        # the weight table, a column per token ("row" in its info; column 0 is all zeros:
-        # "no neighbour" at a sequence's ends), lines: own B_W, I_W; as left neighbour
+        # the weight table, a column per token (column 0 is all zeros: "no neighbour" at a
+        # sequence's ends), lines: own B_W, I_W; as left neighbour
         # B_W x 3, I_W x 3; as right neighbour B_W x 3, I_W x 3 (a gather of columns gives
         # contiguous lines)
         self._table = np.zeros((2 + 4 * _NEIGHBOUR_WEIGHTS, 1024))
@@ -152,8 +151,8 @@ class Segmenter:
             own_a = tuple(a for a in map(_attr, own) if a in known)
             left_a = tuple(a for a in map(_attr, left) if a in known)
             right_a = tuple(a for a in map(_attr, right) if a in known)
-            row = len(self._cache) + 1
-            if row == len(self._syllable_id):
+            col = len(self._cache) + 1  # (a reset cache starts again from 1)
+            if col == len(self._syllable_id):
                 self._grow()
             weights = self._weights
             b = i = 0.0  # summed in item order from zero, as crfsuite does
@@ -166,20 +165,20 @@ class Segmenter:
                 got = [weights[a] for a in attrs if a in weights]
                 got += [(0.0, 0.0)] * (_NEIGHBOUR_WEIGHTS - len(got))
                 column += [w[0] for w in got] + [w[1] for w in got]
-            self._table[:, row] = column
-            self._syllable_id[row] = self._syllable_ids.get(low, 0)
-            info = self._cache[word] = (low, own_a, left_a, right_a, join, row)
+            self._table[:, col] = column
+            self._syllable_id[col] = self._syllable_ids.get(low, 0)
+            info = self._cache[word] = (low, own_a, left_a, right_a, join, col)
         return info
 
     def _grow(self) -> None:
-        rows = len(self._syllable_id)
-        table = np.zeros((len(self._table), 2 * rows))
-        table[:, :rows] = self._table
+        cols = len(self._syllable_id)
+        table = np.zeros((len(self._table), 2 * cols))
+        table[:, :cols] = self._table
         self._table = table
-        self._syllable_id = np.concatenate((self._syllable_id, np.zeros(rows, dtype=np.int64)))
+        self._syllable_id = np.concatenate((self._syllable_id, np.zeros(cols, dtype=np.int64)))
 
     def _infos(self, words: list[str]) -> list[_Info]:
-        """The tokens' infos; rows stay valid until the next call (a full cache is reset
+        """The tokens' infos; their columns stay valid until the next call (a full cache is reset
         before one, never during it)."""
         cache = self._cache
         infos = list(map(cache.get, words))
@@ -236,30 +235,30 @@ class Segmenter:
         to end in `infos`: from zero, its own attributes' weights (summed once per distinct
         token), the left neighbour's, the bigram and trigram flags on the left, the right
         neighbour's and the flags on the right, the order of crfsuite's additions (so the
-        same floats). Sequences are laid out with row 0 (zeros, syllable id 0: in no
+        same floats). Sequences are laid out with column 0 (zeros, syllable id 0: in no
         n-gram) before, between and after them: x + 0.0 == x."""
         tokens = np.fromiter([i[5] for i in infos], dtype=np.intp, count=len(infos))
-        r = np.insert(tokens, np.cumsum([0] + sizes), 0)  # r[q]: row at place q
-        syl = self._syllable_id[r]
-        width = self._syllables
+        cols = np.insert(tokens, np.cumsum([0] + sizes), 0)  # cols[q]: the column at place q
+        syl = self._syllable_id[cols]
+        width = self._gram_width
         pairs = syl[:-1] * width + syl[1:]
         bi = _among(pairs, self._bigram_keys)  # bi[q]: places q, q + 1 are a bigram
         tri = _among(pairs[:-1] * width + syl[2:], self._trigram_keys)  # q .. q + 2
         tri_left = np.concatenate((_NO, tri[:-1]))  # (for the places 1 .. len - 2)
         tri_right = np.concatenate((tri[1:], _NO))
         bi_left, bi_right = bi[:-1], bi[1:]
-        rows = self._table.take(r, axis=1)
+        lines = self._table.take(cols, axis=1)
         k = _NEIGHBOUR_WEIGHTS
-        (bi_lb, bi_li), (tri_lb, tri_li), (bi_rb, bi_ri), (tri_rb, tri_ri) = self._flag_weights.tolist()
+        (bi_lb, bi_li), (tri_lb, tri_li), (bi_rb, bi_ri), (tri_rb, tri_ri) = self._flag_weights
         scores = []
         for label, (bi_lw, tri_lw, bi_rw, tri_rw) in enumerate(
                 ((bi_lb, tri_lb, bi_rb, tri_rb), (bi_li, tri_li, bi_ri, tri_ri))):
-            score = rows[label, 1:-1].copy()
-            for line in rows[2 + label * k:2 + label * k + k, :-2]:  # the left neighbour's
+            score = lines[label, 1:-1].copy()
+            for line in lines[2 + label * k:2 + label * k + k, :-2]:  # the left neighbour's
                 score += line
             score += bi_left * bi_lw
             score += tri_left * tri_lw
-            for line in rows[2 + 2 * k + label * k:2 + 2 * k + label * k + k, 2:]:  # the right's
+            for line in lines[2 + 2 * k + label * k:2 + 2 * k + label * k + k, 2:]:  # the right's
                 score += line
             score += bi_right * bi_rw
             score += tri_right * tri_rw
@@ -307,6 +306,17 @@ class Segmenter:
             start = stop
         return out
 
+    def _joins(self, infos: list[_Info], sizes: list[int]) -> list[bool]:
+        """Per token, in order: does it join the token before it into one word? For
+        sequences of `sizes` tokens laid end to end in `infos`: labelled I_W, not a
+        sequence's first token, and pyvi's joining rule on the pair (see `_info`)."""
+        inside = [x for path in self._viterbi(infos, sizes) for x in (0, *path[1:])]
+        joinable = [i[4] for i in infos]
+        out = [False] * len(infos)
+        for k in compress(range(len(infos)), inside):
+            out[k] = 0 < joinable[k] <= joinable[k - 1]
+        return out
+
     def index_words(self, text: str) -> IndexWords:
         """`words(text)` reduced to what the index keeps (see IndexWords), the indexer's hot
         path: no token or word objects (tests/indexer/test_segment.py compares the two)."""
@@ -329,21 +339,14 @@ class Segmenter:
         if not sizes:
             return out
         infos = self._infos(texts_of_all)
-        joinable = [i[4] for i in infos]
-        paths = self._viterbi(infos, sizes)
-        # I_W marks in document order, and the first token of each chunk
-        inside = [x for path in paths for x in path]
+        joins_previous = self._joins(infos, sizes)
         at = 0  # the line's first token in the document
-        chunk_start = set(accumulate(sizes, initial=0))
         parts, words = out.parts, out.words
         syllable, find_parts = Kind.SYLLABLE, _PART.findall
         for texts, kinds in lines:
             n = len(texts)
-            # k joins k - 1: I_W, not a chunk's first token, and pyvi's joining rule
-            joins = [k for k in compress(range(1, n), inside[at + 1:at + n])
-                     if at + k not in chunk_start and 0 < joinable[at + k] <= joinable[at + k - 1]]
+            groups = _compounds(list(compress(range(n), joins_previous[at:at + n])))
             at += n
-            groups = _compounds(joins)
             if not kinds:
                 parts += texts
                 words += [(syllable, "_".join(texts[a:b + 1])) for a, b in groups.items()]
@@ -373,15 +376,11 @@ class Segmenter:
         out: list[Word] = []
         extend = out.extend
         syllable, punct = Kind.SYLLABLE, Kind.PUNCT
+        joins_previous = self._joins(infos, sizes)
         at = 0  # the chunk's first token in `infos`
-        for chunk, path in zip(chunks, self._viterbi(infos, sizes)):
-            joinable = [i[4] for i in infos[at:at + len(chunk)]]
+        for chunk in chunks:
+            joins = list(compress(range(len(chunk)), joins_previous[at:at + len(chunk)]))
             at += len(chunk)
-            # k joins k-1 into one word: I_W, and pyvi's joining rule on the pair
-            joins = [
-                k for k in compress(range(len(chunk)), path)
-                if k and 0 < joinable[k] <= joinable[k - 1]
-            ]
             if not joins:
                 extend(_singles(chunk))
                 continue
