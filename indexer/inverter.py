@@ -15,8 +15,10 @@ Here, with the same on-disk result:
   sources, so memory holds one term's postings, never a whole segment.
 - `write_terms` encodes each posting list in one go into exactly the bytes
   `whoosh.codec.whoosh3.W3PostingsWriter` would write (blocks, block info, term info, the
-  ordered hash of terms); tests/indexer/test_inverter.py checks byte equality against
-  Whoosh's own writer, so readers (Whoosh's and `search.postings`) are unaffected.
+  ordered hash of terms), except that a block's data is pickled with protocol 3
+  (`BLOCK_PROTOCOL`) instead of 2; tests/indexer/test_inverter.py checks byte equality
+  against Whoosh's own writer with that one protocol changed. Readers (Whoosh's and
+  `search.postings`) unpickle either protocol.
 
 Measured (docs/benchmarks.md, "Indexing"): 12,000 VNTC articles, same hour, writer CPU
 330 s with Whoosh's writer, 108 s with this one.
@@ -49,6 +51,12 @@ _TERMINFO = W3TermInfo._struct  # noqa: SLF001 - the W3 term info layout
 _EXTENT = struct.Struct("!qi")  # after the term info: offset and length of the postings
 _MAGIC = WHOOSH3_HEADER_MAGIC
 _dumps = pickle.dumps
+# Pickle protocol of a block's data (ids, weights, values). W3PostingsWriter uses 2, which
+# has no bytes opcode: every value becomes a `_codecs.encode(str, "latin1")` call (about
+# 30 bytes of framing, bytes >= 0x80 doubled as UTF-8, ~1 us to write and as much to read
+# per value). Protocol 3 writes bytes as bytes; `pickle.loads` (Whoosh's readers, ours)
+# reads both, so segments of either protocol mix in one index.
+BLOCK_PROTOCOL = 3
 
 @dataclass
 class MergeSource:
@@ -394,7 +402,7 @@ class _ListEncoder:
             mini_w: Any = tuple(bweights)
         else:
             mini_w = None if first == 1.0 else first
-        data = _dumps((tuple(map(sub, ids, chain((0,), ids))), mini_w, mini_v), 2)
+        data = _dumps((tuple(map(sub, ids, chain((0,), ids))), mini_w, mini_v), BLOCK_PROTOCOL)
         if comp:
             data = zlib.compress(data, comp)
         lbytes = self.lbytes

@@ -1,4 +1,9 @@
-"""The writer's inverter: same bytes as Whoosh's own segment writer, new segments and merges."""
+"""The writer's inverter: same bytes as Whoosh's own segment writer, new segments and merges.
+
+Whoosh's W3PostingsWriter pickles a block's data with protocol 2; ours uses
+`inverter.BLOCK_PROTOCOL` (3: bytes as bytes). The reference writer here is Whoosh's with
+only that protocol changed (`_whoosh_block_protocol`), so everything else is compared byte
+for byte; segments written at protocol 2 (indexes made before) are read and merged too."""
 from __future__ import annotations
 
 import io
@@ -11,6 +16,7 @@ from typing import Any
 
 import pytest
 from whoosh import formats
+from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.system import pack_uint
 from whoosh.util.numeric import length_to_byte
@@ -42,6 +48,15 @@ def prepared() -> list[tuple[str, dict]]:
 
 class _StockWriter(SegmentWriter):
     """Whoosh's writer as it is (its pool, its merge), for comparison."""
+
+
+def _whoosh_block_protocol(m: pytest.MonkeyPatch, protocol: int) -> None:
+    """Whoosh's W3 codec with its blocks' data (a 3-tuple: ids, weights, values) pickled at
+    `protocol`; its block info (a 6-tuple) and everything else as they are."""
+    def dumps(obj: Any, proto: int = 2) -> bytes:
+        return pickle.dumps(obj, protocol if isinstance(obj, tuple) and len(obj) == 3 else proto)
+
+    m.setattr(whoosh3, "dumps", dumps)
 
 
 def _postings(leaf: Any, blocklimit: int) -> dict[tuple[str, bytes], tuple]:
@@ -114,6 +129,7 @@ def _build(tmp_path: Path, name: str, batches: list, writer: type, codec: dict, 
     with monkeypatch.context() as m:
         m.setattr(store, "_Writer", writer)
         m.setattr(store, "_codec", lambda: W3Codec(**codec))
+        _whoosh_block_protocol(m, inverter.BLOCK_PROTOCOL)
         ix = store.open_or_create(index_path)
         for batch in batches:
             with store.open_writer(ix, 5) as w:
@@ -177,6 +193,39 @@ def test_merge_copies_lists_of_segments_without_deletions_as_whoosh_would_encode
     assert ours[0].keys() == whoosh[0].keys()
     for name in ours[0]:
         assert ours[0][name] == whoosh[0][name], name
+
+
+def test_segments_written_at_protocol_2_read_and_merge_as_before(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an index whose first two segments were written before BLOCK_PROTOCOL 3 (Whoosh's
+    # protocol 2): merged with a new batch, its lists copied or re-encoded, it holds the
+    # same postings as an index written at protocol 3 throughout
+    words = ["nhà", "nước", "học", "tập", "kinh", "tế", "xã", "hội", "văn", "hóa"]
+    docs = [Article(id=f"d{i}", title=f"{words[i % 10]} {words[i % 7]}",
+                    body=f"{words[i % 3]} {words[i % 10]} mục{i} số {i} {words[(i * 7) % 10]}")
+            for i in range(300)]
+    batches = [[(a.id, prepare(a)) for a in docs[k:k + 100]] for k in (0, 100, 200)]
+    protocols = []
+    dumps = inverter._dumps
+    monkeypatch.setattr(inverter, "_dumps", lambda obj, proto: protocols.append(proto) or dumps(obj, proto))
+
+    def build(name: str, first: int) -> list[dict[str, Any]]:
+        index_path = tmp_path / name
+        ix = store.open_or_create(index_path)
+        for n, batch in enumerate(batches):
+            monkeypatch.setattr(inverter, "BLOCK_PROTOCOL", first if n < 2 else 3)
+            with store.open_writer(ix, 5) as w:
+                for _, doc in batch:
+                    w.update_document(**doc)
+                w.commit(mergetype=OPTIMIZE if n == 2 else merge_policy.merge_tiered)
+        return _segment_files(index_path)
+
+    old = build("old", 2)
+    assert 2 in protocols and 3 in protocols
+    new = build("new", 3)
+    assert [s["docs"] for s in old] == [s["docs"] for s in new] == [300]
+    assert old[0]["postings"] == new[0]["postings"]
+    assert old[0][".pst"] != new[0][".pst"]  # (copied lists keep their protocol-2 blocks)
 
 
 @pytest.mark.parametrize("ids", [(0,), (5, 1, 2), (200, 1, 1, 1), (255,), (65535, 3),
