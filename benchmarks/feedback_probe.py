@@ -25,6 +25,7 @@ import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -47,14 +48,16 @@ class Corpus:
     norm: list[float]
 
     @classmethod
-    def load(cls, set_dir: Path) -> "Corpus":
+    def load(cls, set_dir: Path, tokens: Callable[[str], list[str]] | None = None) -> "Corpus":
+        """The set's passages as BM25 statistics; `tokens` defaults to the reference's."""
         ref = _reference()
+        tokens = tokens or ref.tokens
         ids, tfs, lengths = [], [], []
         postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
         with ref.open_any(str(set_dir / "corpus.jsonl")) as f:
             for line in f:
                 doc = json.loads(line)
-                tf = Counter(ref.tokens(doc.get("title", "") + "\n" + doc.get("body", "")))
+                tf = Counter(tokens(doc.get("title", "") + "\n" + doc.get("body", "")))
                 for t, c in tf.items():
                     postings[t].append((len(ids), c))
                 ids.append(doc["id"])
