@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import BAOMOI, CACHE, DANTRI, DATA, VNTC  # noqa: E402
 from benchmarks.compare_eval import DEFAULT_SETS, _reference, write_report  # noqa: E402
-from benchmarks.feedback_probe import Corpus  # noqa: E402
+from benchmarks.feedback_probe import Corpus, gain_table  # noqa: E402
 from search.evaluate import load_qrels, load_queries, ndcg_at_10  # noqa: E402
 
 LAWS = DATA / "vlc-vietnamese-laws"
@@ -226,17 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         "cosine / neighbours / weight) or re-ranked with a dense cosine (`dense` lambda); see",
         "the script's docstring.",
         "",
-        "| set | " + " | ".join(columns) + " |",
-        "|---|" + "---:|" * len(columns),
     ]
-    best_gain: dict[str, float] = {}
-    for set_dir in args.sets:
-        scores = probe(set_dir, wv, args.unit)
-        lines.append(f"| {set_dir.name} | " + " | ".join(f"{scores[c]:.2f}" for c in columns) + " |")
-        print(lines[-1], flush=True)
-        best_gain[set_dir.name] = max(scores[c] - scores["baseline"] for c in columns[1:])
-    lines += ["", "Best setting against the baseline, per set: " + ", ".join(
-        f"{name} {gain:+.2f}" for name, gain in best_gain.items()) + " nDCG@10 points."]
+    best_gain = gain_table(lines, columns, args.sets, lambda set_dir: probe(set_dir, wv, args.unit))
     if all(g < 0.5 for g in best_gain.values()):
         lines.append("No setting gains half a point on any set, so `/search` does not use these vectors.")
     write_report(out, lines)

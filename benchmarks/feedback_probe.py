@@ -115,6 +115,22 @@ def probe(set_dir: Path) -> dict[str, float]:
     return {k: 100 * v / max(1, len(queries)) for k, v in sums.items()}
 
 
+def gain_table(lines: list[str], columns: list[str], sets: list[Path],
+               probe: Callable[[Path], dict[str, float]]) -> dict[str, float]:
+    """Append to `lines` a table of each set's scores per column (the first is the
+    baseline) and the best gain line; returns each set's best gain over the baseline."""
+    lines += ["| set | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    best_gain: dict[str, float] = {}
+    for set_dir in sets:
+        scores = probe(set_dir)
+        lines.append(f"| {set_dir.name} | " + " | ".join(f"{scores[c]:.2f}" for c in columns) + " |")
+        print(lines[-1], flush=True)
+        best_gain[set_dir.name] = max(scores[c] - scores[columns[0]] for c in columns[1:])
+    lines += ["", "Best setting against the baseline, per set: " + ", ".join(
+        f"{name} {gain:+.2f}" for name, gain in best_gain.items()) + " nDCG@10 points."]
+    return best_gain
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sets", nargs="*", type=Path, default=DEFAULT_SETS)
@@ -133,18 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         "passages / expansion syllables / share of the expansion in the query's weight; see",
         "the script's docstring).",
         "",
-        "| set | " + " | ".join(columns) + " |",
-        "|---|" + "---:|" * len(columns),
     ]
-    best_gain: dict[str, float] = {}
-    for set_dir in args.sets:
-        scores = probe(set_dir)
-        row = " | ".join(f"{scores[c]:.2f}" for c in columns)
-        lines.append(f"| {set_dir.name} | {row} |")
-        print(lines[-1], flush=True)
-        best_gain[set_dir.name] = max(scores[c] - scores["baseline"] for c in columns[1:])
-    lines += ["", "Best setting against the baseline, per set: " + ", ".join(
-        f"{name} {gain:+.2f}" for name, gain in best_gain.items()) + " nDCG@10 points."]
+    best_gain = gain_table(lines, columns, args.sets, probe)
     if all(g <= 0 for g in best_gain.values()):
         lines.append("Feedback lowers every set in every setting, so `/search` does not use it.")
     write_report(args.out, lines)

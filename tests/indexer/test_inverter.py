@@ -170,17 +170,23 @@ def test_same_files_as_whoosh_writer_with_merges_and_deletions(
             assert mine[name] == theirs[name], name
 
 
+def _numbered_batches() -> list[list[tuple[str, dict]]]:
+    """300 short documents in three batches of 100: shared words, and a numbered word
+    ("mục{i}") and number of their own."""
+    words = ["nhà", "nước", "học", "tập", "kinh", "tế", "xã", "hội", "văn", "hóa"]
+    docs = [Article(id=f"d{i}", title=f"{words[i % 10]} {words[i % 7]}",
+                    body=f"{words[i % 3]} {words[i % 10]} mục{i} số {i} {words[(i * 7) % 10]}")
+            for i in range(300)]
+    return [[(a.id, prepare(a)) for a in docs[k:k + 100]] for k in (0, 100, 200)]
+
+
 @pytest.mark.parametrize("codec", [{"compression": 0}, {"compression": 0, "blocklimit": 4}])
 def test_merge_copies_lists_of_segments_without_deletions_as_whoosh_would_encode_them(
         tmp_path: Path, codec: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     # 300 short documents in three segments, merged as they come: past docnum 255 the
     # shifted first docnum of a block needs a longer pickle opcode; the numbered words live
     # in one segment (their lists copied), the shared ones in several (decoded, encoded)
-    words = ["nhà", "nước", "học", "tập", "kinh", "tế", "xã", "hội", "văn", "hóa"]
-    docs = [Article(id=f"d{i}", title=f"{words[i % 10]} {words[i % 7]}",
-                    body=f"{words[i % 3]} {words[i % 10]} mục{i} số {i} {words[(i * 7) % 10]}")
-            for i in range(300)]
-    batches = [[(a.id, prepare(a)) for a in docs[k:k + 100]] for k in (0, 100, 200)]
+    batches = _numbered_batches()
     copied = []
     copy = inverter._ListEncoder.copy
     monkeypatch.setattr(inverter._ListEncoder, "copy",
@@ -200,11 +206,7 @@ def test_segments_written_at_protocol_2_read_and_merge_as_before(
     # an index whose first two segments were written before BLOCK_PROTOCOL 3 (Whoosh's
     # protocol 2): merged with a new batch, its lists copied or re-encoded, it holds the
     # same postings as an index written at protocol 3 throughout
-    words = ["nhà", "nước", "học", "tập", "kinh", "tế", "xã", "hội", "văn", "hóa"]
-    docs = [Article(id=f"d{i}", title=f"{words[i % 10]} {words[i % 7]}",
-                    body=f"{words[i % 3]} {words[i % 10]} mục{i} số {i} {words[(i * 7) % 10]}")
-            for i in range(300)]
-    batches = [[(a.id, prepare(a)) for a in docs[k:k + 100]] for k in (0, 100, 200)]
+    batches = _numbered_batches()
     protocols = []
     dumps = inverter._dumps
     monkeypatch.setattr(inverter, "_dumps", lambda obj, proto: protocols.append(proto) or dumps(obj, proto))
