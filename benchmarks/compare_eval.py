@@ -110,7 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         summary.append(f"- {name}: unaccented = {100 * una['nDCG@10'] / max(acc['nDCG@10'], 1e-9):.1f}% "
                        f"of accented; tones/nfd identical: {'yes' if same else 'NO'}")
     lines += summary + ["", "How much better term matching alone could still gain on each set (vimedaqa: not "
-                        "enough for 88): [lexical-gap.md](lexical-gap.md), `benchmarks/lexical_gap.py`.", ""]
+                        "enough for 88): [lexical-gap.md](lexical-gap.md), `benchmarks/lexical_gap.py`. "
+                        "Methods that add words the question does not contain, tried on the baseline and "
+                        "not used: [feedback-probe.md](feedback-probe.md) (pseudo-relevance feedback), "
+                        "[embedding-probe-syllables.md](embedding-probe-syllables.md) and "
+                        "[embedding-probe-words.md](embedding-probe-words.md) (word2vec trained on our "
+                        "corpora).", ""]
     write_report(args.out, lines)
     return 0
 
