@@ -147,7 +147,7 @@ xz decompression and JSON parsing in the main process; in {data['results']['vntc
 priority), each taking a whole batch of 4,000 documents (`BuildOptions.batch_size`; the
 last full batch and the rest are cut so that both workers finish together,
 `indexer/batching.py`): normalization, segmentation, posting encoding, inversion and
-writing the batch as a segment (`indexer/parts.py`, `indexer/inverter.py`,
+writing the batch as a segment (`indexer/parts.py`, `indexer/inverter.py`, `indexer/blocks.py`,
 `indexer/termpool.py`, `indexer/termhash.py`); in the main process, in batch order:
 adopting each segment in a commit under the tiered merge policy (`merge_policy.merge_tiered`:
 segments of 4,000 documents merge 32 at a time, so neither build merges), then the atomic swap. docs/s is documents

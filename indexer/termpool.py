@@ -6,7 +6,7 @@ bytes) tuple `schema.Postings` carries, kept as it is). Filling it takes three C
 passes per field of a document (`map` over the document's postings) instead of a dict
 lookup and three list appends per posting in Python: a VNTC article has about 900
 postings, and that loop was 0.7-0.9 ms of a pool worker's CPU per article. The encoder
-reads pooled lists directly (`inverter._ListEncoder.encode_pooled`): most terms of a
+reads pooled lists directly (`blocks.ListEncoder.encode_pooled`): most terms of a
 segment occur in one document, and their lists are never split into three.
 
 Documents are added in increasing docnum order, so every posting list is sorted.

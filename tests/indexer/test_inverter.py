@@ -1,30 +1,25 @@
 """The writer's inverter: same bytes as Whoosh's own segment writer, new segments and merges.
 
 Whoosh's W3PostingsWriter pickles a block's data with protocol 2; ours uses
-`inverter.BLOCK_PROTOCOL` (3: bytes as bytes). The reference writer here is Whoosh's with
+`blocks.BLOCK_PROTOCOL` (3: bytes as bytes). The reference writer here is Whoosh's with
 only that protocol changed (`_whoosh_block_protocol`), so everything else is compared byte
 for byte; segments written at protocol 2 (indexes made before) are read and merged too."""
 from __future__ import annotations
 
 import io
 import pickle
-import random
 import zlib
 from itertools import accumulate, islice
 from pathlib import Path
 from typing import Any
 
 import pytest
-from whoosh import formats
 from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.system import pack_uint
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import MERGE_SMALL, OPTIMIZE, SegmentWriter
 
-from indexer import inverter, merge_policy, store
-from indexer.inverter import _shift_int
-from indexer.termpool import TermPool
+from indexer import blocks, merge_policy, store
 from indexer.record import Article
 from indexer.schema import prepare
 from indexer.sources.jsonl import read_jsonl
@@ -69,7 +64,7 @@ def _postings(leaf: Any, blocklimit: int) -> dict[tuple[str, bytes], tuple]:
     for key, valbytes in terms._tindex.items():  # noqa: SLF001
         field, term = names[int.from_bytes(key[:2], "big")], key[2:]
         ti = leaf.term_info(field, term)
-        offset, length = inverter._EXTENT.unpack_from(valbytes, inverter._TERMINFO.size)
+        offset, length = blocks.EXTENT.unpack_from(valbytes, blocks.TERMINFO.size)
         raw = terms._postfile.get(offset, length)  # noqa: SLF001
         postings = []
         f = io.BytesIO(raw)
@@ -129,7 +124,7 @@ def _build(tmp_path: Path, name: str, batches: list, writer: type, codec: dict, 
     with monkeypatch.context() as m:
         m.setattr(store, "_Writer", writer)
         m.setattr(store, "_codec", lambda: W3Codec(**codec))
-        _whoosh_block_protocol(m, inverter.BLOCK_PROTOCOL)
+        _whoosh_block_protocol(m, blocks.BLOCK_PROTOCOL)
         ix = store.open_or_create(index_path)
         for batch in batches:
             with store.open_writer(ix, 5) as w:
@@ -188,8 +183,8 @@ def test_merge_copies_lists_of_segments_without_deletions_as_whoosh_would_encode
     # in one segment (their lists copied), the shared ones in several (decoded, encoded)
     batches = _numbered_batches()
     copied = []
-    copy = inverter._ListEncoder.copy
-    monkeypatch.setattr(inverter._ListEncoder, "copy",
+    copy = blocks.ListEncoder.copy
+    monkeypatch.setattr(blocks.ListEncoder, "copy",
                         lambda self, plist: copied.append(copy(self, plist)) or copied[-1])
     # the last commit merges the first two segments with its own batch
     ours = _build(tmp_path, "ours", batches, store._Writer, codec, OPTIMIZE, monkeypatch)
@@ -208,14 +203,14 @@ def test_segments_written_at_protocol_2_read_and_merge_as_before(
     # same postings as an index written at protocol 3 throughout
     batches = _numbered_batches()
     protocols = []
-    dumps = inverter._dumps
-    monkeypatch.setattr(inverter, "_dumps", lambda obj, proto: protocols.append(proto) or dumps(obj, proto))
+    dumps = blocks._dumps
+    monkeypatch.setattr(blocks, "_dumps", lambda obj, proto: protocols.append(proto) or dumps(obj, proto))
 
     def build(name: str, first: int) -> list[dict[str, Any]]:
         index_path = tmp_path / name
         ix = store.open_or_create(index_path)
         for n, batch in enumerate(batches):
-            monkeypatch.setattr(inverter, "BLOCK_PROTOCOL", first if n < 2 else 3)
+            monkeypatch.setattr(blocks, "BLOCK_PROTOCOL", first if n < 2 else 3)
             with store.open_writer(ix, 5) as w:
                 for _, doc in batch:
                     w.update_document(**doc)
@@ -228,93 +223,3 @@ def test_segments_written_at_protocol_2_read_and_merge_as_before(
     assert [s["docs"] for s in old] == [s["docs"] for s in new] == [300]
     assert old[0]["postings"] == new[0]["postings"]
     assert old[0][".pst"] != new[0][".pst"]  # (copied lists keep their protocol-2 blocks)
-
-
-@pytest.mark.parametrize("ids", [(0,), (5, 1, 2), (200, 1, 1, 1), (255,), (65535, 3),
-                                 (65536,), (2**31 - 10, 1)])
-@pytest.mark.parametrize("by", [0, 1, 56, 300, 70000])
-def test_shifting_a_pickled_first_docnum_gives_the_bytes_pickle_gives(ids: tuple, by: int) -> None:
-    data = pickle.dumps((ids, None, (b"x",) * len(ids)), 2)
-    first = 3 if data[2] == 0x28 else 2
-    shifted = _shift_int(data, first, by)
-    if ids[0] + by >= 2**31:
-        assert shifted is None
-    else:
-        assert shifted == pickle.dumps(((ids[0] + by, *ids[1:]), None, (b"x",) * len(ids)), 2)
-
-
-def test_copy_only_into_an_uncompressed_segment() -> None:
-    # an uncompressed list shifted by 300; an encoder that compresses must encode it anew
-    fmt = formats.Positions()
-    values = [fmt.encode([1, 5]), fmt.encode([2])]
-    source = inverter._ListEncoder(io.BytesIO(), fmt, None, 128, 0)
-    info = source.encode([3, 40], [2.0, 1.0], values)
-    source.flush()
-    raw = source.postfile.getvalue()
-    plist = inverter.RawList(raw, info, 300, fmt.fixed_value_size())
-    assert plist.decode() == ([303, 340], [2.0, 1.0], values)
-    assert inverter._ListEncoder(io.BytesIO(), fmt, None, 128, 3).copy(plist) is None
-    plain, again = (inverter._ListEncoder(io.BytesIO(), fmt, None, 128, 0) for _ in range(2))
-    assert plain.copy(plist) == again.encode(*plist.decode())
-    plain.flush()
-    again.flush()
-    assert plain.postfile.getvalue() == again.postfile.getvalue()
-
-
-def _reference(encoder: Any, ids: list[int], weights: list[float], values: Any) -> bytes:
-    """The general path (`_encode_many`, block by block), on a fresh encoder's state."""
-    return encoder._encode_many(ids, weights, values)
-
-
-@pytest.mark.parametrize("fmt", [formats.Positions(), formats.Frequency(), formats.Existence()])
-@pytest.mark.parametrize("seed", range(6))
-def test_fast_paths_give_the_general_paths_bytes(fmt: Any, seed: int) -> None:
-    # the public path (`encode`: one posting through `_encode_one`,
-    # cached for fixed-size formats), against the general block-by-block encoding
-    rng = random.Random(seed)
-    lengths = [rng.choice([0, 1, 7, 40, 300, 5000]) for _ in range(60)]
-    lists = []
-    for _ in range(200):
-        n = rng.choice([1, 1, 2, 3, 17, 128])
-        ids = sorted(rng.sample(range(60), min(n, 60)))
-        weights = [rng.choice([1.0, 2.0, 0.5, 3.0, 1.0]) for _ in ids]
-        if fmt.fixed_value_size() == 0:
-            values: Any = [b""] * len(ids)
-        elif fmt.fixed_value_size():
-            values = [pack_uint(int(w)) for w in weights]  # as schema.encode_terms
-        else:
-            values = [fmt.encode(sorted(rng.sample(range(500), int(w) or 1))) for w in weights]
-        lists.append((ids, weights, values))
-    fast = inverter._ListEncoder(io.BytesIO(), fmt, lengths, 128, 0)
-    slow = inverter._ListEncoder(io.BytesIO(), fmt, lengths, 128, 0)
-    for plist in lists + lists:  # the second time round, one-posting lists come from the cache
-        assert fast.encode(*plist) == _reference(slow, *plist)
-    fast.flush()
-    slow.flush()
-    assert fast.postfile.getvalue() == slow.postfile.getvalue()
-
-
-def test_an_int_weight_is_not_served_a_float_weights_cached_list() -> None:
-    # W3 keeps a block's maximum weight as given: 1 and 1.0 pickle differently
-    fmt = formats.Frequency()
-    enc = inverter._ListEncoder(io.BytesIO(), fmt, [3, 3], 128, 0)
-    ref = inverter._ListEncoder(io.BytesIO(), fmt, [3, 3], 128, 0)
-    value = pack_uint(1)
-    assert enc.encode([1], [1.0], [value]) == ref._encode_many([1], [1.0], [value])
-    assert enc.encode([1], [1], [value]) == ref._encode_many([1], [1], [value])
-    enc.flush()
-    ref.flush()
-    assert enc.postfile.getvalue() == ref.postfile.getvalue()
-
-
-def test_pooled_lists_encode_as_their_posting_lists() -> None:
-    fmt = formats.Positions()
-    pool = TermPool()
-    one, two = fmt.encode([4]), fmt.encode([1, 9])
-    pool.add_field("body", 0, [(b"a", 1, 1.0, one), (b"b", 2, 2.0, two)])
-    pool.add_field("body", 2, [(b"a", 2, 2.0, two)])
-    enc = inverter._ListEncoder(io.BytesIO(), fmt, [3, 0, 2], 128, 0)
-    ref = inverter._ListEncoder(io.BytesIO(), fmt, [3, 0, 2], 128, 0)
-    for (term, pooled), (same, plist) in zip(pool.pooled("body"), pool.terms("body")):
-        assert term == same
-        assert enc.encode_pooled(pooled) == ref.encode(*plist)
