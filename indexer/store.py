@@ -72,7 +72,12 @@ def new_generation(path: Path) -> Path:
     """Create an empty index in a fresh generation directory (not yet live)."""
     gens = generations_dir(path)
     gens.mkdir(parents=True, exist_ok=True)
-    name = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    # names sort in creation order (`prune_generations` keeps the newest), also within one
+    # second: microseconds after the seconds. An older name without them (same second)
+    # still sorts first, "-" being below the digits.
+    now = time.time_ns()
+    name = (time.strftime("%Y%m%dT%H%M%S", time.localtime(now // 10**9))
+            + f"{now // 1000 % 10**6:06d}-" + uuid.uuid4().hex[:8])
     target = gens / name
     target.mkdir()
     try:
