@@ -159,10 +159,20 @@ elif point in ("swap-before", "swap-after"):
         return result
     store.os.replace = replace
 elif point == "prune":  # half-way through deleting an old generation
-    def rmtree(path, ignore_errors=False):
-        files = sorted(Path(path).iterdir())
-        for f in files[: len(files) // 2]:
-            f.unlink()
+    # (store.shutil is the shutil module: only a generation's deletion is cut short. A
+    # generation left by a run killed mid-commit can hold a directory, Whoosh's temporary
+    # storage; unlinking it made this run end with an error instead of the kill.)
+    real_rmtree = store.shutil.rmtree
+    generations = store.generations_dir(Path(os.environ["KILL_INDEX"]))
+    def rmtree(path, *args, **kwargs):
+        if Path(path).parent != generations:
+            return real_rmtree(path, *args, **kwargs)
+        entries = sorted(Path(path).iterdir())
+        for f in entries[: len(entries) // 2]:
+            if f.is_dir() and not f.is_symlink():
+                real_rmtree(f)
+            else:
+                f.unlink()
         die(point)
     store.shutil.rmtree = rmtree
 
@@ -228,8 +238,11 @@ class Harness:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self._no_orphans(proc.pid)
-        outcome = self._outcome(run_id, offset, hook, delay, proc.returncode,
-                                time.monotonic() - started)
+        try:
+            outcome = self._outcome(run_id, offset, hook, delay, proc.returncode,
+                                    time.monotonic() - started)
+        except AssertionError as e:  # e.g. a kill point never reached: say why the run ended
+            raise AssertionError(f"{e}; stderr: {err.decode('utf-8', 'replace')[-3000:]}") from None
         if not outcome.killed:
             assert proc.returncode in (0, 2), err.decode("utf-8", "replace")[-3000:]
         self.log.append(outcome)
