@@ -29,15 +29,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import lzma
-import gzip
-import math
+import shutil
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -47,6 +44,10 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import BAOMOI, CACHE, DANTRI, DATA, VNTC  # noqa: E402
 from benchmarks.compare_eval import DEFAULT_SETS, _reference, write_report  # noqa: E402
 from benchmarks.feedback_probe import Corpus, gain_table  # noqa: E402
+from indexer.normalize import normalize  # noqa: E402
+from indexer.record import Article  # noqa: E402
+from indexer.segment import segment  # noqa: E402
+from indexer.sources.jsonl import read_jsonl  # noqa: E402
 from search.evaluate import load_qrels, load_queries, ndcg_at_10  # noqa: E402
 
 LAWS = DATA / "vlc-vietnamese-laws"
@@ -58,9 +59,6 @@ WORK = CACHE / "embedding-probe"
 
 def word_tokens(text: str) -> list[str]:
     """A text as lowercased words, syllables joined by "_" ("Bệnh nhân" -> "bệnh_nhân")."""
-    from indexer.normalize import normalize
-    from indexer.segment import segment
-
     out = []
     for line in text.split("\n"):
         for w in segment(normalize(line).text):
@@ -74,33 +72,24 @@ def _tokenizer(unit: str):  # noqa: ANN202
     return _reference().tokens if unit == "syllables" else word_tokens
 
 
-def _open(path: Path):  # noqa: ANN202
-    if path.suffix == ".xz":
-        return lzma.open(path, "rt", encoding="utf-8")
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
-
-
 class Sentences:
-    """Lines of every training text as reference syllables (re-iterable, for gensim's epochs)."""
+    """The paragraphs of every training file's titles, summaries and bodies as `tokens`
+    gives them (re-iterable, for gensim's epochs)."""
 
-    def __init__(self, files: list[Path], tokens=None) -> None:  # noqa: ANN001
+    def __init__(self, files: list[Path], tokens: Callable[[str], list[str]]) -> None:
         self.files = files
-        self.tokens = tokens or _reference().tokens
+        self.tokens = tokens
 
     def __iter__(self) -> Iterator[list[str]]:
         for path in self.files:
-            with _open(path) as f:
-                for line in f:
-                    doc = json.loads(line)
-                    for field in ("title", "summary", "body", "text", "content"):
-                        text = doc.get(field)
-                        if isinstance(text, str):
-                            for para in text.split("\n"):
-                                toks = self.tokens(para)
-                                if len(toks) > 1:
-                                    yield toks
+            for doc in read_jsonl(path):
+                if not isinstance(doc, Article):  # a bad record: not training text
+                    continue
+                for text in (doc.title, doc.summary, doc.body):
+                    for para in (text or "").split("\n"):
+                        toks = self.tokens(para)
+                        if len(toks) > 1:
+                            yield toks
 
 
 def training_files(sets: list[Path]) -> list[Path]:
@@ -133,16 +122,17 @@ def train(sets: list[Path], unit: str):  # noqa: ANN201 - gensim KeyedVectors
     params = dict(vector_size=100, window=5, min_count=3, sg=1, negative=5, sample=1e-4,
                   workers=2, epochs=3, seed=1)
     if unit == "syllables":
-        model = Word2Vec(Sentences(training_files(sets)), **params)
+        model = Word2Vec(Sentences(training_files(sets), _tokenizer(unit)), **params)
     else:  # segmenting is the slow part: once, in 2 processes, then gensim reads the files
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(2) as pool:
             parts = list(pool.map(_segment_file, training_files(sets)))
         joined = WORK / "words.txt"
-        with open(joined, "w", encoding="utf-8") as f:
+        with open(joined, "wb") as f:
             for part in parts:
-                f.write(Path(part).read_text(encoding="utf-8"))
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, f)
         print(f"segmented in {time.time() - started:.0f} s", flush=True)
         model = Word2Vec(corpus_file=str(joined), **params)
     print(f"trained in {time.time() - started:.0f} s: {len(model.wv)} {unit}, "
@@ -170,7 +160,8 @@ def probe(set_dir: Path, wv, unit: str) -> dict[str, float]:  # noqa: ANN001
     qrels = load_qrels(set_dir / "qrels.txt")
     queries = [q for q in load_queries(set_dir / "queries.jsonl") if q["qid"] in qrels]
     doc_vecs = [_mean_vector(wv, tf, corpus.idf) for tf in corpus.tfs]
-    neighbours: dict[str, list[tuple[str, float]]] = {}
+    neighbours: dict[str, list[tuple[str, float]]] = {}  # each unit's `most` nearest
+    most = max(n for _, n, _ in EXPANSIONS)
     sums: Counter = Counter()
     for q in queries:
         terms = Counter(set(tokens(q["query"])))
@@ -181,7 +172,7 @@ def probe(set_dir: Path, wv, unit: str) -> dict[str, float]:  # noqa: ANN001
             weights: dict[str, float] = dict(terms)
             for t in terms:
                 if t not in neighbours:
-                    neighbours[t] = wv.most_similar(t, topn=5) if t in wv.key_to_index else []
+                    neighbours[t] = wv.most_similar(t, topn=most) if t in wv.key_to_index else []
                 for other, cos in neighbours[t][:n]:
                     if cos >= x and other not in terms:
                         weights[other] = max(weights.get(other, 0.0), beta * cos)

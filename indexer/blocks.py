@@ -21,7 +21,6 @@ from typing import Any, NamedTuple, Sequence
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.system import pack_int as _pack_int
-from whoosh.system import pack_long as _pack_long
 from whoosh.util.numeric import length_to_byte
 
 from indexer.termpool import PostingList, unpool
@@ -74,7 +73,7 @@ def _pickled_int(data: bytes, pos: int) -> tuple[int, int] | None:
 
 
 def _pickle_int(value: int) -> bytes:
-    """An int as pickle protocol 2 writes it (0 <= value < 2**31)."""
+    """An int as pickle writes it, protocol 2 or 3 alike (0 <= value < 2**31)."""
     if value < 0x100:
         return b"K" + value.to_bytes(1, "little")
     if value < 0x10000:
@@ -131,7 +130,7 @@ def _shift_block_info(raw: bytes, start: int, base: int, limit: int) -> tuple[by
 
 def decode_blocks(raw: bytes, fixed: int | None) -> PostingList:
     """Every block of one W3 posting list: (docnums, weights, values)."""
-    if raw[:4] != WHOOSH3_HEADER_MAGIC:
+    if raw[:4] != _MAGIC:
         raise ValueError(f"not a W3 posting list: {raw[:4]!r}")
     ids: list[int] = []
     weights: list[float] = []
@@ -196,22 +195,25 @@ class ListEncoder:
             self.buffer = []
             self.buffered = 0
 
-    def _emit(self, blob: bytes) -> int:
+    def _place(self, head: bytes, blob: bytes) -> bytes:
+        """Buffer a list's bytes for the postings file; its term info: `head` and the
+        list's extent (offset, length)."""
         offset = self.offset
         self.buffer.append(blob)
         self.offset += len(blob)
         self.buffered += len(blob)
         if self.buffered >= 1 << 20:
             self.flush()
-        return offset
+        return head + EXTENT.pack(offset, len(blob))
 
     def copy(self, plist: RawList) -> bytes | None:
         """A merged segment's posting list shifted by its base: each block's first docnum
         (its ids are delta-encoded from 0) and last docnum patched in the pickled bytes, the
         term info's first and last docnum shifted; everything else (weights, values, length
         bytes: the same documents with the same lengths) copied. The same bytes as decoding
-        and encoding it again (tests/indexer/test_inverter.py); None (encode it) if its
-        blocks are not those this encoder writes (compressed, or not full but the last)."""
+        and encoding it again (tests/indexer/test_blocks.py, test_inverter.py); None (encode
+        it) if its blocks are not those this encoder writes (compressed, or not full but the
+        last)."""
         raw, base = plist.raw, plist.base
         if raw[:4] != _MAGIC or self.compression:  # (its blocks would be compressed)
             return None
@@ -227,7 +229,7 @@ class ListEncoder:
                 return None
             info, infolength, _ = got
             data = raw[start + infolength:end]
-            data = shift_int(data, 3 if data[2] == 0x28 else 2, base)  # after PROTO 2 (and MARK)
+            data = shift_int(data, 3 if data[2] == 0x28 else 2, base)  # after PROTO (and MARK)
             if data is None:
                 return None
             out.append(_pack_int(-(len(info) + len(data)) if blocklength < 0 else len(info) + len(data)))
@@ -238,8 +240,8 @@ class ListEncoder:
             pos = end
         blob = b"".join(out)
         inlined, weight, df, minlen, maxlen, maxw, minid, maxid = TERMINFO.unpack_from(plist.terminfo)
-        return TERMINFO.pack(inlined, weight, df, minlen, maxlen, maxw, minid + base, maxid + base
-                              ) + _pack_long(self._emit(blob)) + _pack_int(len(blob))
+        return self._place(TERMINFO.pack(inlined, weight, df, minlen, maxlen, maxw, minid + base,
+                                         maxid + base), blob)
 
     def encode(self, ids: list[int], weights: list[float], values: "list[bytes] | bytes") -> bytes:
         if len(ids) == 1:
@@ -265,12 +267,10 @@ class ListEncoder:
                 made = self._singles[key] = self._blocks([docnum], [weight], [value])
         else:
             made = self._blocks([docnum], [weight], [value])
-        head, blob = made
-        return head + _pack_long(self._emit(blob)) + _pack_int(len(blob))
+        return self._place(*made)
 
     def _encode_many(self, ids: list[int], weights: list[float], values: "list[bytes] | bytes") -> bytes:
-        head, blob = self._blocks(ids, weights, values)
-        return head + _pack_long(self._emit(blob)) + _pack_int(len(blob))
+        return self._place(*self._blocks(ids, weights, values))
 
     def _blocks(self, ids: list[int], weights: list[float], values: "list[bytes] | bytes"
                 ) -> tuple[bytes, bytes]:
