@@ -16,6 +16,7 @@ compare with):
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from itertools import compress
 
@@ -87,6 +88,11 @@ class Segmenter:
         # lookups are skipped
         self._tri_heads = frozenset(t.rsplit(" ", 1)[0] for t in self._trigrams)
         self._tagger = pycrfsuite.Tagger()
+        # The token cache and the weight table are shared by the threads of a server process
+        # (requests, the spool applier): a token's column is allocated, written and read
+        # (until the cache is reset) under this lock. Without it, two threads took the same
+        # column, or one past the table's end (IndexError: 500s and failed writes under load).
+        self._lock = threading.Lock()
         self._tagger.open_inmemory(data)
         known = self._known
         self._bi_left = (_BI_LEFT,) if _BI_LEFT in known else ()
@@ -179,7 +185,7 @@ class Segmenter:
 
     def _infos(self, words: list[str]) -> list[_Info]:
         """The tokens' infos; their columns stay valid until the next call (a full cache is reset
-        before one, never during it)."""
+        before one, never during it). Called, and the columns used, under `_lock`."""
         cache = self._cache
         infos = list(map(cache.get, words))
         if None in infos:
@@ -221,14 +227,16 @@ class Segmenter:
     def features(self, words: list[str]) -> list[list[str]]:
         """pyvi's `sent2features` as attribute lists, limited to the attributes the model
         knows (the others carry no weight): what `labels` hands to crfsuite."""
-        items = self._items(self._infos(words)) if words else []
+        with self._lock:
+            items = self._items(self._infos(words)) if words else []
         return [[a.decode("utf-8", "surrogatepass") for a in item] for item in items]
 
     def labels(self, words: list[str]) -> list[str]:
         if not words:
             return []
-        infos = self._infos(words)
-        return ["I_W" if inside else "B_W" for inside in self._viterbi(infos, [len(infos)])[0]]
+        with self._lock:
+            path = self._viterbi(self._infos(words), [len(words)])[0]
+        return ["I_W" if inside else "B_W" for inside in path]
 
     def _scores(self, infos: list[_Info], sizes: list[int]) -> tuple[list[float], list[float]]:
         """Each token's score per label (B_W, I_W) for sequences of `sizes` tokens laid end
@@ -338,8 +346,8 @@ class Segmenter:
         out = IndexWords([], [])
         if not sizes:
             return out
-        infos = self._infos(texts_of_all)
-        joins_previous = self._joins(infos, sizes)
+        with self._lock:
+            joins_previous = self._joins(self._infos(texts_of_all), sizes)
         at = 0  # the line's first token in the document
         parts, words = out.parts, out.words
         syllable, find_parts = Kind.SYLLABLE, _PART.findall
@@ -372,12 +380,13 @@ class Segmenter:
         if not chunks:
             return []
         sizes = list(map(len, chunks))
-        infos = self._infos([t.text for chunk in chunks for t in chunk])
+        with self._lock:
+            infos = self._infos([t.text for chunk in chunks for t in chunk])
+            joins_previous = self._joins(infos, sizes)
         out: list[Word] = []
         extend = out.extend
         syllable, punct = Kind.SYLLABLE, Kind.PUNCT
-        joins_previous = self._joins(infos, sizes)
-        at = 0  # the chunk's first token in `infos`
+        at = 0  # the chunk's first token
         for chunk in chunks:
             joins = list(compress(range(len(chunk)), joins_previous[at:at + len(chunk)]))
             at += len(chunk)

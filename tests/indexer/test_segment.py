@@ -3,6 +3,8 @@ exact offsets, protected tokens kept whole."""
 from __future__ import annotations
 
 import re
+import sys
+import threading
 
 import pytest
 from hypothesis import given, settings
@@ -251,3 +253,33 @@ def test_cut_as_token_by_token(texts: list[str], keep: float) -> None:
     exact = [RawToken(".", i, i + 1, Kind.PUNCT) if i % (4 * MAX_CHUNK) == 4 * MAX_CHUNK - 1
              else RawToken("a", i, i + 1, Kind.SYLLABLE) for i in range(9 * MAX_CHUNK)]
     assert [list(c) for c in _cut(exact)] == _cut_token_by_token(exact)  # an end at the hard limit
+
+
+def test_threads_sharing_a_segmenter_get_what_one_thread_gets() -> None:
+    # a server's request threads and spool applier share one Segmenter: new tokens take
+    # columns of its weight table (grown at 1,024, 2,048...) while other threads read theirs
+    texts = [" ".join(f"xyz{t}q{k} học tập vn{t * 1000 + k}" for k in range(300)) for t in range(4)]
+    alone = [[w.text for w in Segmenter().words(t)] for t in texts]
+    seg = Segmenter()
+    got: list[list[str]] = [[] for _ in texts]
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            for _ in range(3):
+                got[i] = [w.text for w in seg.words(texts[i])]
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(texts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert not errors, errors
+    assert got == alone
