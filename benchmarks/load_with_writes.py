@@ -363,14 +363,18 @@ def run_load(index: Path, seconds: float = 60, readers: int = 8, write_rate: flo
             # Every acknowledged write applied (the queue drains within a minute).
             deadline = time.monotonic() + 120
             pending = set(ops)
+            applied = 0
             while pending and time.monotonic() < deadline:
                 for op in list(pending):
                     status, body = get(server.port, f"/operations/{op}")
-                    state = json.loads(body).get("status") if status == 200 else f"HTTP {status}"
+                    got = json.loads(body) if status == 200 else {"status": f"HTTP {status}"}
+                    state = got.get("status")
                     if state == "applied":
                         pending.discard(op)
+                        applied += 1
                     elif state != "pending":
-                        writes.add(0.0, None, f"op {op}: {state}")
+                        reason = f" ({got['reason']})" if got.get("reason") else ""
+                        writes.add(0.0, None, f"op {op}: {state}{reason}")
                         pending.discard(op)
                 if pending:
                     time.sleep(0.5)
@@ -380,7 +384,7 @@ def run_load(index: Path, seconds: float = 60, readers: int = 8, write_rate: flo
         finally:
             server.stop()
         write_summary = writes.summary(elapsed)
-        write_summary.update(acknowledged=len(ops), applied=len(ops) - len(pending))
+        write_summary.update(acknowledged=len(ops), applied=applied)
         return {"seconds": round(elapsed, 1), "readers": readers, "workers": workers,
                 "write_rate": write_rate, "documents": len(docs), "listening": sorted(listening),
                 "reads": read_summary, "writes": write_summary,
