@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         same = all(next(r[3] for r in rows if r[0] == name and r[1] == v) == acc for v in ("tones", "nfd"))
         summary.append(f"- {name}: unaccented = {100 * una['nDCG@10'] / max(acc['nDCG@10'], 1e-9):.1f}% "
                        f"of accented; tones/nfd identical: {'yes' if same else 'NO'}")
-    lines += summary + ["", "How much better term matching alone could still gain on each set (vimedaqa: not "
-                        "enough for 88): [lexical-gap.md](lexical-gap.md), `benchmarks/lexical_gap.py`. "
+    lines += summary + ["", "How much better term matching alone could still gain on each set, at best: "
+                        "[lexical-gap.md](lexical-gap.md), `benchmarks/lexical_gap.py`. "
                         "Methods that add words the question does not contain, tried on the baseline and "
                         "not used: [feedback-probe.md](feedback-probe.md) (pseudo-relevance feedback), "
                         "[embedding-probe-syllables.md](embedding-probe-syllables.md) and "
