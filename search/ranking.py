@@ -34,8 +34,9 @@ class RobertsonBM25F(scoring.BM25F):
 
     `idf_power` raises that idf to a power (1 is plain BM25). Above 1 it sharpens the
     contrast between rare and common terms, as Lucene's classic TF-IDF did by squaring idf:
-    a long question's dozen mid-frequency syllables ("tiếp xúc", "triệu chứng", "xảy ra")
-    no longer outvote the drug name it asks about ("Crotamiton", in one passage of 1,000)."""
+    for "Thuốc Bifril có thể gây ra những tác dụng phụ gì?", the passage on another drug
+    that "có thể gây ra các tác dụng phụ" no longer outranks the one passage of 1,000 that
+    names Bifril."""
 
     def __init__(self, B: float = 0.75, K1: float = 1.2, idf_power: float = 1.0,
                  **kwargs: float) -> None:

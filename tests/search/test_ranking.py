@@ -59,10 +59,10 @@ def test_common_syllables_weigh_little_next_to_rare_ones(searcher) -> None:
 
 
 def test_a_rare_name_outweighs_many_common_question_words(tmp_path: Path) -> None:
-    """The vimedaqa failure idf_power fixes: a question about one drug, among passages that
-    share its common words ("tiếp xúc", "trên da", "triệu chứng"). With plain BM25 idf,
-    passages holding several of those words outrank the one passage naming the drug; the
-    sharper idf ranks that passage first."""
+    """The kind of vimedaqa failure idf_power fixes: a question about one drug, among
+    passages that share its common words ("tiếp xúc", "trên da", "triệu chứng"). With
+    plain BM25 idf, passages holding several of those words outrank the one passage naming
+    the drug; the sharper idf ranks that passage first."""
     phrases = ("tiếp xúc", "trên da", "xảy ra", "những triệu chứng")
     rng = random.Random(0)
     filler = [" ".join(["Bệnh nhân", str(i), *(w for w in phrases if rng.random() < 0.1)]) + "."
