@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from indexer import docnumber
 from indexer.docnumber import find_doc_number
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -108,6 +111,43 @@ def test_numbers_cited_in_the_body_are_not_the_documents_own() -> None:
 def test_header_is_only_searched_near_the_top() -> None:
     body = "\n".join(["Đoạn văn."] * 40 + ["Số: 52/2014/QH13"])
     assert find_doc_number("", body) == ""
+
+
+def _unfiltered(title: str, body: str) -> str:
+    """find_doc_number without its cheap checks: every regex run on every text."""
+    head = docnumber._head(body)  # noqa: SLF001
+    for m in docnumber._HEADER_RE.finditer(head):  # noqa: SLF001
+        num = docnumber._accept(m, head)  # noqa: SLF001
+        if num:
+            return num
+    for pattern, typed in ((docnumber._TITLE_TYPED_RE, True), (docnumber._TITLE_BARE_RE, False)):  # noqa: SLF001
+        for m in pattern.finditer(title):
+            num = docnumber._accept(m, title, typed)  # noqa: SLF001
+            if num:
+                return num
+    return ""
+
+
+_PIECES = st.sampled_from(["Số", "số", "SỐ", "Luật số", ":", "::", " ", "\n", "/", "-", "52", "2014",
+                           "QH13", "03", "CT", "TW", "NĐ-CP", "Chỉ thị", "ngày", "Căn cứ", "x", "."])
+
+
+@settings(max_examples=300, deadline=None)
+@given(title=st.lists(_PIECES, max_size=12).map("".join), body=st.lists(_PIECES, max_size=40).map("".join))
+def test_the_cheap_checks_never_change_the_answer(title: str, body: str) -> None:
+    """No "/" (every accepted number has one), or no "số…:"/"SỐ" in the header: the
+    regexes are skipped, and the answer is what running them would give."""
+    assert find_doc_number(title, body) == _unfiltered(title, body)
+
+
+def test_the_cheap_checks_on_real_headers_and_titles() -> None:
+    cases = [("", HEADER.format(line="Luật số: 52/2014/QH13"), "52/2014/QH13"),
+             ("Chỉ thị số 03-CT/TW về học tập", "", "03-CT/TW"),
+             ("Nghị định 15/2020/NĐ-CP", "Chính phủ ban hành.", "15/2020/NĐ-CP"),
+             ("Tin tức", "Ngày 30/12/2014, một số cán bộ: họp.", ""),
+             ("", "SỐ 103-SL/L.005 NGÀY 14-12-1953", "103-SL/L.005")]
+    for title, body, expected in cases:
+        assert find_doc_number(title, body) == _unfiltered(title, body) == expected
 
 
 def test_vlc_laws_recover_the_corpus_numbers() -> None:
