@@ -39,7 +39,7 @@ from indexer.blocks import EXTENT, TERMINFO, ListEncoder, RawList, decode_blocks
 from indexer.termhash import add_rows, bulk_hash_tables
 from indexer.termpool import PostingList, TermPool
 
-__all__ = ["TermPool", "MergeSource", "RawList", "write_terms"]
+__all__ = ["MergeSource", "write_terms"]
 
 
 @dataclass

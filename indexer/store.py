@@ -29,9 +29,10 @@ from whoosh.system import emptybytes
 from whoosh.util.numeric import byte_to_length
 
 from indexer import whoosh_mmap
-from indexer.inverter import MergeSource, TermPool, write_terms
+from indexer.inverter import MergeSource, write_terms
 from indexer.merge_policy import merge_tiered
 from indexer.schema import SCHEMA_VERSION, Postings, build_schema
+from indexer.termpool import TermPool
 
 whoosh_mmap.install()
 
