@@ -146,13 +146,26 @@ def write_terms(fieldwriter: Any, schema: Any, lengths_of: Callable[[str], Seque
             lists = pool.pooled(fieldname)
         encoder = None
         prefix = b""
+
+        def start() -> ListEncoder:  # a field starts with its first term, as in add_postings
+            nonlocal prefix
+            fieldwriter.start_field(fieldname, fieldobj)
+            prefix = pack_ushort(fieldwriter._fieldid)  # noqa: SLF001
+            return ListEncoder(fieldwriter._postfile, fmt, lengths_of(fieldname),  # noqa: SLF001
+                               codec._blocklimit, codec._compression)  # noqa: SLF001
+
+        if not merged and pool.fields.get(fieldname):  # the whole field in C, if it takes it
+            encoder = start()
+            done = encoder.encode_field(pool.fields[fieldname], prefix)
+            if done is not None:
+                add_rows(tindex, done)
+                encoder.flush()
+                fieldwriter.finish_field()
+                continue
         rows: list[tuple[bytes, bytes]] = []
         for tbytes, plist in lists:
-            if encoder is None:  # a field starts with its first term, as in add_postings
-                fieldwriter.start_field(fieldname, fieldobj)
-                prefix = pack_ushort(fieldwriter._fieldid)  # noqa: SLF001
-                encoder = ListEncoder(fieldwriter._postfile, fmt, lengths_of(fieldname),  # noqa: SLF001
-                                       codec._blocklimit, codec._compression)  # noqa: SLF001
+            if encoder is None:
+                encoder = start()
             if isinstance(plist, RawList):
                 info = encoder.copy(plist) or encoder.encode(*plist.decode())
             elif isinstance(plist, list):  # pooled
