@@ -31,6 +31,8 @@
 #include <string.h>
 #include <stdint.h>
 
+#include "_pickleops.h"
+
 typedef struct {
     PyObject *compress;  /* zlib.compress */
     PyObject *sum;       /* builtins.sum (Python >= 3.12 adds floats with compensation) */
@@ -46,12 +48,6 @@ get_state(PyObject *module)
 #define TERMINFO_SIZE 23 /* W3TermInfo's "!BfIBBfII" */
 
 static const char MAGIC[4] = {'W', '3', 'B', 'l'}; /* WHOOSH3_HEADER_MAGIC, checked at import */
-
-/* A growable byte buffer, for the lists and pickles written here. */
-typedef struct {
-    char *p;
-    Py_ssize_t len, cap;
-} buf_t;
 
 /* One list, unpacked into C arrays (reused from list to list: `cap` entries). */
 typedef struct {
@@ -122,43 +118,6 @@ length_byte(PyObject *lbytes, long d)
     return PyLong_AsLong(b);
 }
 
-static int
-buf_reserve(buf_t *b, Py_ssize_t extra)
-{
-    if (b->len + extra <= b->cap)
-        return 0;
-    Py_ssize_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra)
-        cap *= 2;
-    char *p = PyMem_Realloc(b->p, (size_t)cap);
-    if (p == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int
-buf_put(buf_t *b, const void *src, Py_ssize_t n)
-{
-    if (buf_reserve(b, n) < 0)
-        return -1;
-    memcpy(b->p + b->len, src, (size_t)n);
-    b->len += n;
-    return 0;
-}
-
-static void
-put_le32(char *p, uint32_t v)
-{
-    p[0] = (char)v;
-    p[1] = (char)(v >> 8);
-    p[2] = (char)(v >> 16);
-    p[3] = (char)(v >> 24);
-}
-
 /* The pickle opcodes written here are those `pickle.dumps` (the C pickler of CPython)
  * writes at protocols 2 and 3 for tuples of ints, floats, None and bytes: ints as BININT1,
  * BININT2 or BININT (all of them fit in 32 bits), floats as BINFLOAT, bytes as
@@ -177,21 +136,7 @@ typedef struct {
 static int
 p_int(pickler_t *pk, long v)
 {
-    char op[5];
-    if (v >= 0 && v <= 0xff) {
-        op[0] = 'K';
-        op[1] = (char)v;
-        return buf_put(&pk->out, op, 2);
-    }
-    if (v >= 0 && v <= 0xffff) {
-        op[0] = 'M';
-        op[1] = (char)v;
-        op[2] = (char)(v >> 8);
-        return buf_put(&pk->out, op, 3);
-    }
-    op[0] = 'J';
-    put_le32(op + 1, (uint32_t)(int32_t)v);
-    return buf_put(&pk->out, op, 5);
+    return pickle_int(&pk->out, v);
 }
 
 static int
@@ -207,16 +152,7 @@ p_float(pickler_t *pk, double x)
 static int
 p_memo_put(pickler_t *pk)
 {
-    char op[5];
-    Py_ssize_t idx = pk->memo++;
-    if (idx < 256) {
-        op[0] = 'q';
-        op[1] = (char)idx;
-        return buf_put(&pk->out, op, 2);
-    }
-    op[0] = 'r';
-    put_le32(op + 1, (uint32_t)idx);
-    return buf_put(&pk->out, op, 5);
+    return pickle_memo(&pk->out, 'q', 'r', pk->memo++);
 }
 
 /* A tuple's end: TUPLE1-3 after its items, or TUPLE after MARK and its items; memoized. */
@@ -242,17 +178,8 @@ p_bytes(pickler_t *pk, PyObject *obj, const char *data, Py_ssize_t n)
     char op[5];
     if (obj != NULL) {
         for (Py_ssize_t i = 0; i < pk->nseen; i++) {
-            if (pk->seen[i] == obj) {
-                Py_ssize_t idx = pk->seen_index[i];
-                if (idx < 256) {
-                    op[0] = 'h';
-                    op[1] = (char)idx;
-                    return buf_put(&pk->out, op, 2);
-                }
-                op[0] = 'j';
-                put_le32(op + 1, (uint32_t)idx);
-                return buf_put(&pk->out, op, 5);
-            }
+            if (pk->seen[i] == obj)
+                return pickle_memo(&pk->out, 'h', 'j', pk->seen_index[i]);
         }
         if (pk->nseen == pk->capseen) {
             Py_ssize_t cap = pk->capseen ? 2 * pk->capseen : 64;
@@ -701,29 +628,33 @@ check_args(long fixed, Py_ssize_t limit, long comp, PyObject *lbytes)
     return 0;
 }
 
-/* (head, blob) of one unpacked list. */
+/* What blocks() and pooled_blocks() return for a list that unpack_* gave `got` for (1:
+ * taken, encode it; 0: not taken, None; -1: an error is set): (head, blob). Frees pl. */
 static PyObject *
-list_result(module_state *st, const plist_t *pl, long fixed, Py_ssize_t limit, long comp,
+list_result(module_state *st, int got, plist_t *pl, long fixed, Py_ssize_t limit, long comp,
             PyObject *lbytes)
 {
     buf_t out = {0};
     pickler_t pk = {0};
     char head[TERMINFO_SIZE];
     PyObject *result = NULL;
-    if (fixed > 0 && pl->fixedlen != pl->n * fixed) {
-        result = Py_NewRef(Py_None); /* not n values of the fixed size: left to Python */
-    } else if (encode_into(st, pl, fixed, limit, comp, lbytes, &pk, &out, head) == 0) {
+    if (got > 0)
+        plist_finish(pl, fixed);
+    if (got == 0 || (got > 0 && fixed > 0 && pl->fixedlen != pl->n * fixed)) {
+        result = Py_NewRef(Py_None); /* (not n values of the fixed size: left to Python too) */
+    } else if (got > 0 && encode_into(st, pl, fixed, limit, comp, lbytes, &pk, &out, head) == 0) {
         result = Py_BuildValue("(y#y#)", head, (Py_ssize_t)TERMINFO_SIZE, out.p, out.len);
     }
     PyMem_Free(out.p);
     p_free(&pk);
+    plist_free(pl);
     return result;
 }
 
 static PyObject *
 blocks(PyObject *module, PyObject *args)
 {
-    PyObject *ids, *weights, *values, *lbytes, *result = NULL;
+    PyObject *ids, *weights, *values, *lbytes;
     long fixed, comp;
     int protocol;
     Py_ssize_t limit;
@@ -734,20 +665,13 @@ blocks(PyObject *module, PyObject *args)
     if (check_args(fixed, limit, comp, lbytes) < 0)
         return NULL;
     int got = protocol == BLOCK_PROTOCOL ? unpack_lists(&pl, ids, weights, values, fixed) : 0;
-    if (got > 0) {
-        plist_finish(&pl, fixed);
-        result = list_result(get_state(module), &pl, fixed, limit, comp, lbytes);
-    } else if (got == 0) {
-        result = Py_NewRef(Py_None);
-    }
-    plist_free(&pl);
-    return result;
+    return list_result(get_state(module), got, &pl, fixed, limit, comp, lbytes);
 }
 
 static PyObject *
 pooled_blocks(PyObject *module, PyObject *args)
 {
-    PyObject *pooled, *lbytes, *result = NULL;
+    PyObject *pooled, *lbytes;
     long fixed, comp;
     int protocol;
     Py_ssize_t limit;
@@ -758,14 +682,7 @@ pooled_blocks(PyObject *module, PyObject *args)
     if (check_args(fixed, limit, comp, lbytes) < 0)
         return NULL;
     int got = protocol == BLOCK_PROTOCOL ? unpack_pooled(&pl, pooled, fixed) : 0;
-    if (got > 0) {
-        plist_finish(&pl, fixed);
-        result = list_result(get_state(module), &pl, fixed, limit, comp, lbytes);
-    } else if (got == 0) {
-        result = Py_NewRef(Py_None);
-    }
-    plist_free(&pl);
-    return result;
+    return list_result(get_state(module), got, &pl, fixed, limit, comp, lbytes);
 }
 
 typedef struct {

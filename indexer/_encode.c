@@ -24,54 +24,7 @@
 #include <stdint.h>
 #include <string.h>
 
-typedef struct {
-    char *p;
-    Py_ssize_t len, cap;
-} buf_t;
-
-static int
-buf_put(buf_t *b, const void *src, Py_ssize_t n)
-{
-    if (b->len + n > b->cap) {
-        Py_ssize_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *p = PyMem_Realloc(b->p, (size_t)cap);
-        if (p == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, src, (size_t)n);
-    b->len += n;
-    return 0;
-}
-
-static int
-put_int(buf_t *b, long v) /* BININT1, BININT2, BININT: as the pickler writes an int */
-{
-    unsigned char op[5];
-    if (v >= 0 && v <= 0xff) {
-        op[0] = 'K';
-        op[1] = (unsigned char)v;
-        return buf_put(b, op, 2);
-    }
-    if (v >= 0 && v <= 0xffff) {
-        op[0] = 'M';
-        op[1] = (unsigned char)v;
-        op[2] = (unsigned char)(v >> 8);
-        return buf_put(b, op, 3);
-    }
-    uint32_t u = (uint32_t)(int32_t)v;
-    op[0] = 'J';
-    op[1] = (unsigned char)u;
-    op[2] = (unsigned char)(u >> 8);
-    op[3] = (unsigned char)(u >> 16);
-    op[4] = (unsigned char)(u >> 24);
-    return buf_put(b, op, 5);
-}
+#include "_pickleops.h"
 
 /* formats.Positions().encode(positions): pack_uint(count) + pickle.dumps(deltas, 2), or
  * the cached one_position(p) for a single position below one_max. New reference. */
@@ -93,7 +46,7 @@ positions_value(const long *pos, Py_ssize_t n, PyObject *one_position, long one_
         return NULL;
     long prev = 0;
     if (n == 1) {
-        if (put_int(b, pos[0]) < 0 || buf_put(b, "a", 1) < 0)
+        if (pickle_int(b, pos[0]) < 0 || buf_put(b, "a", 1) < 0)
             return NULL;
     } else {
         for (Py_ssize_t start = 0; start < n; start += 1000) {
@@ -101,7 +54,7 @@ positions_value(const long *pos, Py_ssize_t n, PyObject *one_position, long one_
             if (buf_put(b, "(", 1) < 0)
                 return NULL;
             for (Py_ssize_t i = start; i < stop; i++) {
-                if (put_int(b, pos[i] - prev) < 0)
+                if (pickle_int(b, pos[i] - prev) < 0)
                     return NULL;
                 prev = pos[i];
             }
@@ -146,6 +99,23 @@ all_str(PyObject *list)
     return 1;
 }
 
+/* The index `dict` holds for `key`, or else `next`, then recorded for it; -1 on error. */
+static Py_ssize_t
+index_of(PyObject *dict, PyObject *key, Py_ssize_t next)
+{
+    PyObject *got = PyDict_GetItemWithError(dict, key);
+    if (got != NULL)
+        return PyLong_AsSsize_t(got);
+    if (PyErr_Occurred())
+        return -1;
+    PyObject *num = PyLong_FromSsize_t(next);
+    if (num == NULL)
+        return -1;
+    int rc = PyDict_SetItem(dict, key, num);
+    Py_DECREF(num);
+    return rc < 0 ? -1 : next;
+}
+
 /* Each item's group: the index of its first occurrence's term among the distinct terms
  * (first-occurrence order), through a dict term -> group. *ngroups set; -1 on error. */
 static int
@@ -157,28 +127,18 @@ group_terms(PyObject *terms, Py_ssize_t *gid, Py_ssize_t *ngroups, PyObject **fi
         return -1;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *term = PyList_GET_ITEM(terms, i);
-        PyObject *got = PyDict_GetItemWithError(index, term);
-        if (got != NULL) {
-            gid[i] = PyLong_AsSsize_t(got);
-            continue;
+        Py_ssize_t got = index_of(index, term, g);
+        if (got < 0) {
+            Py_DECREF(index);
+            return -1;
         }
-        if (PyErr_Occurred())
-            goto error;
-        PyObject *num = PyLong_FromSsize_t(g);
-        if (num == NULL || PyDict_SetItem(index, term, num) < 0) {
-            Py_XDECREF(num);
-            goto error;
-        }
-        Py_DECREF(num);
-        firsts[g] = term; /* borrowed from the list */
-        gid[i] = g++;
+        if (got == g)
+            firsts[g++] = term; /* borrowed from the list */
+        gid[i] = got;
     }
     Py_DECREF(index);
     *ngroups = g;
     return 0;
-error:
-    Py_DECREF(index);
-    return -1;
 }
 
 static PyObject *
@@ -247,23 +207,14 @@ syllables_and_folded(PyObject *module, PyObject *args)
         PyList_SET_ITEM(values, g, value);
         if (append_posting(out, firsts[g], cnt, value) < 0)
             goto done;
-        PyObject *f = foldof[g];
-        PyObject *got = PyDict_GetItemWithError(fgroups, f);
-        if (got == NULL) {
-            if (PyErr_Occurred())
-                goto done;
-            PyObject *num = PyLong_FromSsize_t(nf);
-            if (num == NULL || PyDict_SetItem(fgroups, f, num) < 0) {
-                Py_XDECREF(num);
-                goto done;
-            }
-            Py_DECREF(num);
-            fterm[nf] = f;
-            ffirst[nf] = g;
-            fid[g] = nf++;
-        } else {
-            fid[g] = PyLong_AsSsize_t(got);
+        Py_ssize_t k = index_of(fgroups, foldof[g], nf);
+        if (k < 0)
+            goto done;
+        if (k == nf) {
+            fterm[nf] = foldof[g];
+            ffirst[nf++] = g;
         }
+        fid[g] = k;
     }
     /* the folded postings: a form met by one syllable term has its positions and value; the
      * positions of several are merged and sorted */
