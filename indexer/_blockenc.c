@@ -11,12 +11,13 @@
  * any input this module does not take (returned None).
  *
  * blocks(ids, weights, values, lbytes, fixed, limit, comp, protocol) -> (head, blob) | None
- * pooled_blocks(pooled, lbytes, fixed, limit, comp, protocol) -> (head, blob) | None
+ * encode_field(terms, prefix, offset, lbytes, fixed, limit, comp, protocol) -> (rows, blob) | None
  *
  *   ids     list of int docnums, ascending, 0 <= id < 2**31
  *   weights list of float (exact floats only)
  *   values  list of bytes (None = b""), or one bytes object of fixed-size values
- *   pooled  a TermPool list: docnum, (term, freq, weight, value), docnum, ...
+ *   terms   a TermPool field: term bytes -> docnum, (term, freq, weight, value), docnum, ...
+ *   prefix, offset: the field's key prefix; where the blob starts in the postings file
  *   lbytes  the field's length byte per docnum (list of int), or None
  *   fixed   the format's fixed value size; -1 for a variable size (Whoosh's None)
  *   limit, comp: the codec's block limit and zlib level; protocol: of the blocks' data
@@ -533,6 +534,20 @@ ascending(const plist_t *pl)
     return 1;
 }
 
+/* Once a list is unpacked: its fixed-size values' buffer; 1 if that holds n values of the
+ * fixed size, else 0 (not taken: the Python path pickles whatever bytes it is given). */
+static int
+plist_finish(plist_t *pl, long fixed)
+{
+    if (fixed <= 0)
+        return 1;
+    if (pl->fixedbuf == NULL) {
+        pl->fixedbuf = pl->fixedown.p ? pl->fixedown.p : "";
+        pl->fixedlen = pl->fixedown.len;
+    }
+    return pl->fixedlen == pl->n * fixed;
+}
+
 /* Unpacks (ids, weights, values) lists: 1, 0 if not handled here, -1 on error. */
 static int
 unpack_lists(plist_t *pl, PyObject *ids, PyObject *weights, PyObject *values, long fixed)
@@ -559,7 +574,7 @@ unpack_lists(plist_t *pl, PyObject *ids, PyObject *weights, PyObject *values, lo
                 return got;
         }
     }
-    return ascending(pl);
+    return ascending(pl) && plist_finish(pl, fixed);
 }
 
 /* Unpacks a TermPool list (docnum, (term, freq, weight, value), ...): 1, 0, -1 as above. */
@@ -597,17 +612,7 @@ unpack_pooled(plist_t *pl, PyObject *pooled, long fixed)
         if (got <= 0)
             return got;
     }
-    return ascending(pl);
-}
-
-/* The fixed-size values' buffer, once a list is unpacked. */
-static void
-plist_finish(plist_t *pl, long fixed)
-{
-    if (fixed > 0 && pl->fixedbuf == NULL) {
-        pl->fixedbuf = pl->fixedown.p ? pl->fixedown.p : "";
-        pl->fixedlen = pl->fixedown.len;
-    }
+    return ascending(pl) && plist_finish(pl, fixed);
 }
 
 static int
@@ -628,8 +633,8 @@ check_args(long fixed, Py_ssize_t limit, long comp, PyObject *lbytes)
     return 0;
 }
 
-/* What blocks() and pooled_blocks() return for a list that unpack_* gave `got` for (1:
- * taken, encode it; 0: not taken, None; -1: an error is set): (head, blob). Frees pl. */
+/* What blocks() returns for a list that unpack_lists gave `got` for (1: taken, encode it;
+ * 0: not taken, None; -1: an error is set): (head, blob). Frees pl. */
 static PyObject *
 list_result(module_state *st, int got, plist_t *pl, long fixed, Py_ssize_t limit, long comp,
             PyObject *lbytes)
@@ -638,10 +643,8 @@ list_result(module_state *st, int got, plist_t *pl, long fixed, Py_ssize_t limit
     pickler_t pk = {0};
     char head[TERMINFO_SIZE];
     PyObject *result = NULL;
-    if (got > 0)
-        plist_finish(pl, fixed);
-    if (got == 0 || (got > 0 && fixed > 0 && pl->fixedlen != pl->n * fixed)) {
-        result = Py_NewRef(Py_None); /* (not n values of the fixed size: left to Python too) */
+    if (got == 0) {
+        result = Py_NewRef(Py_None);
     } else if (got > 0 && encode_into(st, pl, fixed, limit, comp, lbytes, &pk, &out, head) == 0) {
         result = Py_BuildValue("(y#y#)", head, (Py_ssize_t)TERMINFO_SIZE, out.p, out.len);
     }
@@ -665,23 +668,6 @@ blocks(PyObject *module, PyObject *args)
     if (check_args(fixed, limit, comp, lbytes) < 0)
         return NULL;
     int got = protocol == BLOCK_PROTOCOL ? unpack_lists(&pl, ids, weights, values, fixed) : 0;
-    return list_result(get_state(module), got, &pl, fixed, limit, comp, lbytes);
-}
-
-static PyObject *
-pooled_blocks(PyObject *module, PyObject *args)
-{
-    PyObject *pooled, *lbytes;
-    long fixed, comp;
-    int protocol;
-    Py_ssize_t limit;
-    plist_t pl = {0};
-    if (!PyArg_ParseTuple(args, "OOlnli:pooled_blocks", &pooled, &lbytes, &fixed, &limit, &comp,
-                          &protocol))
-        return NULL;
-    if (check_args(fixed, limit, comp, lbytes) < 0)
-        return NULL;
-    int got = protocol == BLOCK_PROTOCOL ? unpack_pooled(&pl, pooled, fixed) : 0;
     return list_result(get_state(module), got, &pl, fixed, limit, comp, lbytes);
 }
 
@@ -801,9 +787,6 @@ encode_field(PyObject *module, PyObject *args)
             goto done;
         if (got == 0)
             goto unhandled;
-        plist_finish(&pl, fixed);
-        if (fixed > 0 && pl.fixedlen != pl.n * fixed)
-            goto unhandled;
         Py_ssize_t start = out.len;
         char info[TERMINFO_SIZE + 12];
         if (encode_into(st, &pl, fixed, limit, comp, lbytes, &pk, &out, info) < 0)
@@ -845,8 +828,6 @@ done:
 static PyMethodDef methods[] = {
     {"blocks", blocks, METH_VARARGS,
      "blocks(ids, weights, values, lbytes, fixed, limit, comp, protocol) -> (head, blob) or None"},
-    {"pooled_blocks", pooled_blocks, METH_VARARGS,
-     "pooled_blocks(pooled, lbytes, fixed, limit, comp, protocol) -> (head, blob) or None"},
     {"encode_field", encode_field, METH_VARARGS,
      "encode_field(terms, prefix, offset, lbytes, fixed, limit, comp, protocol) -> (rows, blob) or None"},
     {NULL, NULL, 0, NULL},

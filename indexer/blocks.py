@@ -284,10 +284,6 @@ class ListEncoder:
         if len(pooled) == 2:
             posting = pooled[1]
             return self._encode_one(pooled[0], posting[2], posting[3] or b"")
-        if _blockenc is not None:
-            made = _blockenc.pooled_blocks(pooled, *self._c_args)
-            if made is not None:
-                return self._place(*made)
         return self.encode(*unpool(pooled))
 
     def _encode_one(self, docnum: int, weight: float, value: bytes) -> bytes:

@@ -124,6 +124,16 @@ def _merged(streams: list[Iterator[tuple[bytes, "PostingList | RawList"]]]
         yield tbytes, (ids, weights, values)
 
 
+def _start_field(fieldwriter: Any, fieldname: str, fieldobj: Any,
+                 lengths_of: Callable[[str], Sequence[int] | None], codec: Any) -> tuple[ListEncoder, bytes]:
+    """Open a field in the segment (a field starts with its first term, as in
+    `FieldWriter.add_postings`): its list encoder and its terms' key prefix."""
+    fieldwriter.start_field(fieldname, fieldobj)
+    encoder = ListEncoder(fieldwriter._postfile, fieldobj.format, lengths_of(fieldname),  # noqa: SLF001
+                          codec._blocklimit, codec._compression)  # noqa: SLF001
+    return encoder, pack_ushort(fieldwriter._fieldid)  # noqa: SLF001
+
+
 def write_terms(fieldwriter: Any, schema: Any, lengths_of: Callable[[str], Sequence[int] | None],
                 pool: TermPool, sources: list[MergeSource], codec: Any) -> None:
     """Write the new segment's terms and postings: `pool` and `sources` merged, field by field
@@ -146,16 +156,8 @@ def write_terms(fieldwriter: Any, schema: Any, lengths_of: Callable[[str], Seque
             lists = pool.pooled(fieldname)
         encoder = None
         prefix = b""
-
-        def start() -> ListEncoder:  # a field starts with its first term, as in add_postings
-            nonlocal prefix
-            fieldwriter.start_field(fieldname, fieldobj)
-            prefix = pack_ushort(fieldwriter._fieldid)  # noqa: SLF001
-            return ListEncoder(fieldwriter._postfile, fmt, lengths_of(fieldname),  # noqa: SLF001
-                               codec._blocklimit, codec._compression)  # noqa: SLF001
-
         if not merged and pool.fields.get(fieldname):  # the whole field in C, if it takes it
-            encoder = start()
+            encoder, prefix = _start_field(fieldwriter, fieldname, fieldobj, lengths_of, codec)
             done = encoder.encode_field(pool.fields[fieldname], prefix)
             if done is not None:
                 add_rows(tindex, done)
@@ -165,7 +167,7 @@ def write_terms(fieldwriter: Any, schema: Any, lengths_of: Callable[[str], Seque
         rows: list[tuple[bytes, bytes]] = []
         for tbytes, plist in lists:
             if encoder is None:
-                encoder = start()
+                encoder, prefix = _start_field(fieldwriter, fieldname, fieldobj, lengths_of, codec)
             if isinstance(plist, RawList):
                 info = encoder.copy(plist) or encoder.encode(*plist.decode())
             elif isinstance(plist, list):  # pooled

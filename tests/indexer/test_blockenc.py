@@ -135,13 +135,14 @@ def test_a_pooled_field_gives_the_python_paths_rows_and_file(
     assert c_enc.postfile.getvalue() == py_enc.postfile.getvalue()
 
 
-def test_pooled_blocks_are_the_lists_blocks() -> None:
+def test_a_pooled_lists_blocks_are_the_lists_blocks() -> None:
     fmt_value = formats.Positions().encode
     one, two = fmt_value([4]), fmt_value([1, 9])
     pooled = [0, (b"a", 1, 1.0, one), 3, (b"a", 2, 2.0, two), 9, (b"a", 1, 1.0, None)]
     enc = _encoder(None, [3, 0, 2, 5], 2, 0)
-    assert blocks._blockenc.pooled_blocks(pooled, *enc._c_args) == \
-        enc._blocks_py([0, 3, 9], [1.0, 2.0, 1.0], [one, two, b""])
+    head, blob = enc._blocks_py([0, 3, 9], [1.0, 2.0, 1.0], [one, two, b""])
+    assert blocks._blockenc.encode_field({b"a": pooled}, b"", 0, *enc._c_args) == \
+        ([(b"a", head + blocks.EXTENT.pack(0, len(blob)))], blob)
 
 
 def test_block_data_is_a_protocol_3_pickle_of_the_lists_parts() -> None:

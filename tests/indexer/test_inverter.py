@@ -215,10 +215,6 @@ def test_segments_written_at_protocol_2_read_and_merge_as_before(
                 protocols.append(args[-1])
                 return real.blocks(*args)
 
-            def pooled_blocks(self, *args: Any) -> Any:
-                protocols.append(args[-1])
-                return real.pooled_blocks(*args)
-
             def encode_field(self, *args: Any) -> Any:
                 protocols.append(args[-1])
                 return real.encode_field(*args)
