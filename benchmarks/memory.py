@@ -11,7 +11,6 @@ of every query. /proc/<pid>/status is read right after the load.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path

@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -44,11 +44,10 @@ from search.fastrank import FastRanker, flat_terms
 from search.lru import ByteLRU
 from search.postings import PostingCache
 from search.highlight import Highlighter
-from search.query import (
-    CompiledQuery, HighlightTerms, QueryContext, compile_query, load_stopwords, parse,
-)
+from search.query import CompiledQuery, HighlightTerms, QueryContext, compile_query, load_stopwords
 from search.ranking import RankingParams
 from search.suggest import autocomplete, did_you_mean
+from search.syntax import parse
 from search.vocab import Vocabulary
 
 __all__ = [

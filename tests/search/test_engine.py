@@ -384,7 +384,8 @@ def test_top_n_equals_exhaustive_ranking(engine: Engine, q: str) -> None:
 
     from search.docsets import DocSets
     from search.fastrank import flat_terms
-    from search.query import compile_query, parse
+    from search.query import compile_query
+    from search.syntax import parse
 
     with engine._use() as gen:  # noqa: SLF001 - white-box check of the ranking path
         s = gen.searcher_for(engine.ranking)

@@ -11,7 +11,8 @@ import pytest
 from config.settings import SearchSettings
 from indexer.synonyms import load_synonyms
 from search.highlight import SCAN_CHARS, Highlighter, Snippet, render
-from search.query import HighlightTerms, QueryContext, compile_query, load_stopwords, parse
+from search.query import HighlightTerms, QueryContext, compile_query, load_stopwords
+from search.syntax import parse
 
 MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 

@@ -1,8 +1,7 @@
-"""Query syntax and compilation (no index needed except where a vocabulary is used)."""
+"""Query compilation (no index needed except where a vocabulary is used); the syntax has
+tests/search/test_syntax.py."""
 from __future__ import annotations
 
-import sys
-import types
 import unicodedata
 
 import pytest
@@ -11,10 +10,9 @@ from whoosh import query as wq
 from config.settings import SearchSettings
 from indexer.synonyms import load_synonyms
 from search.fastrank import flat_terms
-from search.query import (
-    Atom, QueryContext, clean_query, compile_query, load_stopwords, parse,
-)
+from search.query import QueryContext, compile_query, load_stopwords
 from search.ranking import RankingParams
+from search.syntax import parse
 
 NASTY = [
     '"unbalanced', 'a "b c', '""', '"', "*", "?", "hoc*", "h?c tap", "OR", "OR OR", "a OR",
@@ -36,24 +34,6 @@ def walk(q: wq.Query):
         yield from walk(child)
 
 
-def test_phrases_exclusions_or_and_fields() -> None:
-    p = parse('"học tập" -"tấm gương" -xấu huyện OR tỉnh title:Đảng body:"chi bộ" category:Luật -category:"Bộ luật"')
-    assert p.clauses[0].alternatives == (Atom("học tập", phrase=True),)
-    assert Atom("tấm gương", phrase=True, negated=True) in p.excluded
-    assert Atom("xấu", negated=True) in p.excluded
-    assert p.clauses[1].alternatives == (Atom("huyện"), Atom("tỉnh"))
-    assert Atom("Đảng", field="title") in p.clauses[2].alternatives
-    assert Atom("chi bộ", phrase=True, field="body") in p.clauses[3].alternatives
-    assert p.categories == ("Luật",)
-    assert p.excluded_categories == ("Bộ luật",)
-
-
-def test_consecutive_words_form_one_run() -> None:
-    p = parse("huyen uy an phu")
-    assert len(p.clauses) == 1
-    assert p.clauses[0].alternatives[0].text == "huyen uy an phu"
-
-
 @pytest.mark.parametrize("q", NASTY)
 def test_nasty_inputs_never_raise(q: str) -> None:
     p = parse(q, max_chars=500)
@@ -64,29 +44,10 @@ def test_nasty_inputs_never_raise(q: str) -> None:
         assert not isinstance(node, (wq.Wildcard, wq.Prefix, wq.FuzzyTerm, wq.Regex))
 
 
-def test_unbalanced_quote_falls_back_to_plain_text() -> None:
-    p = parse('"học tập và làm theo')
-    assert len(p.clauses) == 1
-    atom = p.clauses[0].alternatives[0]
-    assert not atom.phrase and atom.text == "học tập và làm theo"
-
-
-def test_stray_operators_are_ignored() -> None:
-    p = parse("OR học OR OR tập OR -")
-    texts = [a.text for c in p.clauses for a in c.alternatives]
-    assert "OR" not in " ".join(texts)
-    assert {"học", "tập"} <= set(" ".join(texts).split())
-
-
 def test_wildcards_are_literal_punctuation() -> None:
     c = compile_query(parse("hoc* t?p"), ctx())
     terms = {n.text for n in walk(c.match) if isinstance(n, wq.Term)}
     assert "hoc" in terms and "t" in terms and "p" in terms
-
-
-def test_control_characters_removed_and_length_capped() -> None:
-    assert clean_query("a\x00b\x1fc", 500) == "a b c"
-    assert len(clean_query("x" * 10_000, 500)) == 500
 
 
 def test_tone_placement_and_nfd_compile_identically() -> None:
@@ -202,24 +163,6 @@ def test_field_restriction() -> None:
     c = compile_query(parse("title:đảng"), ctx())
     fields = {n.fieldname for n in walk(c.match) if isinstance(n, wq.Term)}
     assert fields == {"title", "title_f"}
-
-
-def test_legacy_repair_used_when_available(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = types.ModuleType("indexer.legacy")
-    fake.repair_text = lambda s: s.replace("Hu¸n", "Huấn")  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "indexer.legacy", fake)
-    assert clean_query("Hu¸n luyện", 500) == "Huấn luyện"
-
-
-def test_legacy_repair_errors_are_contained(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = types.ModuleType("indexer.legacy")
-
-    def boom(s: str) -> str:
-        raise RuntimeError("bug")
-
-    fake.repair_text = boom  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "indexer.legacy", fake)
-    assert clean_query("học tập", 500) == "học tập"
 
 
 class _FakeVocab:

@@ -14,7 +14,8 @@ from indexer.build import BuildOptions, index_articles
 from indexer.record import Article
 from indexer.synonyms import load_synonyms
 from search.engine import Engine, SearchRequest
-from search.query import QueryContext, compile_query, load_stopwords, parse
+from search.query import QueryContext, compile_query, load_stopwords
+from search.syntax import parse
 from search.ranking import RankingParams, RobertsonBM25F
 
 
