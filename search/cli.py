@@ -55,13 +55,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"vnsearch index: {exc}", file=sys.stderr)
         return EXIT_FAIL
     except AnalysisWorkerDied as exc:
-        kept = ("the live index was not changed" if args.rebuild else
-                "every batch committed before it is kept; run the same command again to finish")
-        print(f"vnsearch index: {exc}; {kept}", file=sys.stderr)
+        print(f"vnsearch index: {exc}; {_kept(args.rebuild)}", file=sys.stderr)
         return EXIT_FAIL
     except OSError as exc:
         print(f"vnsearch index: {exc.strerror or exc}: {exc.filename or index_path}; "
-              "the live index was not changed", file=sys.stderr)
+              f"{_kept(args.rebuild)}", file=sys.stderr)
         return EXIT_FAIL
     if stats.rejected:
         for err in stats.rejects[:10]:
@@ -72,6 +70,14 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"rejected records written to {rejects}", file=sys.stderr)
     print(f"{'rebuilt' if args.rebuild else 'indexed'} {index_path}: {stats.summary()}")
     return EXIT_REJECTS if stats.rejected else EXIT_OK
+
+
+def _kept(rebuild: bool) -> str:
+    """What a failed `vnsearch index` left: a rebuild swaps in its new generation only at
+    the end, an incremental run commits batch by batch."""
+    if rebuild:
+        return "the live index was not changed"
+    return "every batch committed before it is kept; run the same command again to finish"
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
