@@ -24,7 +24,7 @@ Choices:
   lists, vocabulary: seconds of work on a large index), and at a few hundred requests/s
   the former 2000 meant a restart every ~10 s. Memory is bounded by the explicit caches
   (`posting_cache_mb`, `positions_cache_mb`, and per index generation `joined_cache_mb`,
-  `score_cache_mb`, `stored_cache_mb`, `mask_cache_mb`), so recycling is only a guard against slow leaks; staggered so
+  `score_cache_mb`, `stored_cache_mb`, `mask_cache_mb`; per segment `stats_cache_mb`), so recycling is only a guard against slow leaks; staggered so
   workers do not restart together.
 - reuse_port True: each worker listens on its own SO_REUSEPORT socket and the kernel
   spreads new connections over them. With one shared socket, whichever worker is in

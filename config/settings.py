@@ -39,6 +39,7 @@ class SearchSettings:
     score_cache_mb: int = 256
     stored_cache_mb: int = 64
     mask_cache_mb: int = 32
+    stats_cache_mb: int = 64
     synonyms: Path = SYNONYMS
 
 

@@ -43,6 +43,7 @@ from search.facets import FACET_FIELDS, FacetCache, FacetValue
 from search.fastrank import FastRanker, flat_terms
 from search.lru import ByteLRU
 from search.postings import PostingCache
+from search.segstats import SegmentStats
 from search.highlight import Highlighter
 from search.query import CompiledQuery, HighlightTerms, QueryContext, compile_query, load_stopwords
 from search.ranking import RankingParams
@@ -105,7 +106,7 @@ class _Generation:
     """A searcher and its caches; closed when retired and no request uses it any more."""
 
     def __init__(self, real: Path, ix: windex.Index, ranking: RankingParams,
-                 postings: PostingCache, settings: SearchSettings) -> None:
+                 postings: PostingCache, settings: SearchSettings, stats: SegmentStats) -> None:
         self.real = real
         self.ix = ix
         self.searcher = ix.searcher(weighting=ranking.weighting())
@@ -122,9 +123,9 @@ class _Generation:
         n = self.reader.doc_count_all()
         self.live: Mask = mask_of(self.reader.all_doc_ids(), n)
         self.postings = postings.view(self.reader, settings.joined_cache_mb << 20)
-        self.vocab = Vocabulary(self.searcher)
+        self.vocab = Vocabulary(self.searcher, stats)
         self.facets = FacetCache(self.searcher, self.live)
-        self.fast = FastRanker(self.searcher, self.postings, settings.score_cache_mb << 20)
+        self.fast = FastRanker(self.searcher, self.postings, settings.score_cache_mb << 20, stats)
         self.masks = TermMasks(self.live, settings.mask_cache_mb << 20)
         # stored fields of documents shown in results (decompressed and unpickled once;
         # read-only: shared between requests)
@@ -261,6 +262,9 @@ class Engine:
         self._stopwords = load_stopwords()
         self._postings = PostingCache(self.settings.posting_cache_mb << 20,
                                      self.settings.positions_cache_mb << 20)
+        # per segment, like the postings: what each generation's vocabulary and field
+        # lengths are added up from
+        self._stats = SegmentStats(self.settings.stats_cache_mb << 20)
 
     # --- generations ------------------------------------------------------------------
 
@@ -276,7 +280,7 @@ class Engine:
             if not windex.exists_in(str(real)):
                 raise IndexUnavailable(f"no index in {path}")
             ix = windex.open_dir(str(real))
-            return _Generation(real, ix, self.ranking, self._postings, self.settings)
+            return _Generation(real, ix, self.ranking, self._postings, self.settings, self._stats)
         except IndexUnavailable:
             raise
         except Exception as e:  # corrupt or half-written index

@@ -18,18 +18,14 @@ import threading
 from collections import defaultdict
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN
-from whoosh.util.numeric import byte_to_length
 
 from search.docsets import Mask
 from search.lru import ByteLRU
 from search.postings import ReaderPostings
 from search.ranking import RankingParams
+from search.segstats import SegmentStats
 
 __all__ = ["FastRanker", "flat_terms"]
-
-_BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
-
 
 def flat_terms(q: wq.Query) -> dict[tuple[str, str], float] | None:
     """(field, text) -> summed boost of every Term in `q`, or None if `q` has other leaves."""
@@ -61,7 +57,7 @@ class FastRanker:
     gather_ratio: float = 32
 
     def __init__(self, searcher, postings: ReaderPostings,  # noqa: ANN001 - whoosh Searcher
-                 score_bytes: int = 0) -> None:
+                 score_bytes: int = 0, stats: SegmentStats | None = None) -> None:
         self._searcher = searcher
         self._cache = postings
         # per term, its BM25F contribution to each document of its postings: idf, field
@@ -72,6 +68,7 @@ class FastRanker:
         self._n = self._reader.doc_count_all()
         self._lock = threading.Lock()
         self._lengths: dict[str, np.ndarray] = {}
+        self._stats = stats if stats is not None else SegmentStats(0)  # 0: read, keep nothing
 
     def _field_lengths(self, field: str) -> np.ndarray:
         found = self._lengths.get(field)
@@ -81,18 +78,8 @@ class FastRanker:
             found = self._lengths.get(field)
             if found is None:
                 found = np.zeros(self._n, dtype=np.float64)
-                for leaf, offset in self._reader.leaf_readers():
-                    n = leaf.doc_count_all()
-                    try:  # W3 codec: one length byte per document in a column
-                        col = leaf._perdoc._cached_reader("_%s_len" % field, LENGTHS_COLUMN)  # noqa: SLF001
-                        raw = None if col is None else np.fromiter(
-                            (v or 0 for v in col), dtype=np.uint8, count=n)
-                    except Exception:  # other codec: the public per-document call
-                        raw = None
-                    if raw is not None:
-                        found[offset:offset + n] = _BYTE_TO_LENGTH[raw]
-                    else:
-                        found[offset:offset + n] = [leaf.doc_field_length(i, field, 0) or 0 for i in range(n)]
+                for leaf, offset in self._reader.leaf_readers():  # (per segment: `search.segstats`)
+                    found[offset:offset + leaf.doc_count_all()] = self._stats.lengths(leaf, field)
                 self._lengths[field] = found
         return found
 

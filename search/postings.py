@@ -23,7 +23,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from search.lru import ByteLRU
 
 __all__ = ["Postings", "PositionLists", "PostingCache", "ReaderPostings", "EMPTY", "read_postings",
-           "read_positions", "read_only"]
+           "read_positions", "read_only", "segment_key"]
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,8 @@ def read_postings(reader, field: str, text: str) -> Postings:  # noqa: ANN001 - 
     return _combine([(_read_leaf(leaf, field, text), off) for leaf, off in reader.leaf_readers()], EMPTY)
 
 
-def _segment_key(leaf) -> str | None:  # noqa: ANN001
+def segment_key(leaf) -> str | None:  # noqa: ANN001
+    """A segment's identity for caches shared across generations (None: not a Whoosh segment)."""
     seg = getattr(leaf, "_segment", None)
     try:
         return None if seg is None else f"{seg.indexname}:{seg.segment_id()}"
@@ -237,7 +238,7 @@ class _SegmentLRU(ByteLRU):
         self._read = read
 
     def get(self, leaf, field: str, text: str):  # noqa: ANN001, ANN201
-        seg = _segment_key(leaf)
+        seg = segment_key(leaf)
         if seg is None:
             return self._read(leaf, field, text)
         return super().get((seg, field, text), lambda: self._read(leaf, field, text))

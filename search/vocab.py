@@ -7,7 +7,9 @@ syllable pairs form words ("huyện_ủy"), so the likely accented query can be 
 the index itself. The same lookups serve did-you-mean and autocomplete (`search.suggest`).
 
 Everything is built lazily on first use and belongs to one searcher (an explicit cache
-object owned by the engine's generation, never a global): a new commit gets a new one.
+object owned by the engine's generation, never a global): a new commit gets a new one,
+built from per-segment counts that outlive generations (`search.segstats`), so a commit
+only reads the segments it wrote.
 """
 from __future__ import annotations
 
@@ -20,10 +22,10 @@ from typing import Iterable, Sequence
 
 from indexer.normalize import fold
 from indexer.schema import TEXT_FIELDS
+from search.segstats import MAX_SYLLABLE, SegmentStats
 
 __all__ = ["Vocabulary", "Completion", "is_plain", "edits1"]
 
-MAX_SYLLABLE = 8  # longest Vietnamese syllable is 7 letters ("nghiêng"); room for typos
 CANDIDATES = 6  # accented candidates kept per folded syllable
 PAIR_MU = 100.0  # Dirichlet prior of the bigram model (pseudo-occurrences of the first syllable)
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
@@ -57,9 +59,10 @@ class Completion:
 class Vocabulary:
     """Lookups over one searcher's lexicon; thread-safe lazy construction."""
 
-    def __init__(self, searcher) -> None:  # noqa: ANN001 - whoosh Searcher
+    def __init__(self, searcher, stats: SegmentStats | None = None) -> None:  # noqa: ANN001 - whoosh Searcher
         self._searcher = searcher
         self._reader = searcher.reader()
+        self._stats = stats if stats is not None else SegmentStats(0)  # 0: read, keep nothing
         self._lock = threading.Lock()
         self._by_fold: dict[str, list[tuple[str, int]]] | None = None
         self._df: dict[str, int] | None = None
@@ -74,23 +77,17 @@ class Vocabulary:
     def _leaves(self) -> list:
         return [r for r, _ in self._reader.leaf_readers()]
 
-    def _scan(self, field: str) -> Iterable[tuple[str, int]]:
-        """(term, doc frequency) over all segments of `field` (summed per term by callers)."""
+    def _scan(self, field: str, kind: str) -> Iterable[tuple[str, int]]:
+        """(term, doc frequency) of the `kind` terms of `field` in each segment (summed per
+        term by callers)."""
         for leaf in self._leaves():
-            if field not in leaf.schema or not leaf.schema[field].indexed:
-                continue
-            try:
-                for text, info in leaf.iter_field(field):
-                    yield text.decode("utf-8"), info.doc_frequency()
-            except KeyError:  # field absent from this segment
-                continue
+            yield from self._stats.counts(leaf, field, kind).items()
 
     def _build_syllables(self) -> None:
         df: dict[str, int] = defaultdict(int)
         for field in TEXT_FIELDS:
-            for term, n in self._scan(field):
-                if len(term) <= MAX_SYLLABLE and term.isalpha():
-                    df[term] += n
+            for term, n in self._scan(field, "syllables"):
+                df[term] += n
         by_fold: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for term, n in df.items():
             by_fold[fold(term)].append((term, n))
@@ -232,12 +229,10 @@ class Vocabulary:
 
     def _build_titles(self) -> None:
         df: dict[str, int] = defaultdict(int)
-        for term, n in self._scan("title"):
-            if term.isalpha():
-                df[term] += n
-        for term, n in self._scan("title_w"):
-            if "_" in term:
-                df[term.replace("_", " ")] += n
+        for term, n in self._scan("title", "alpha"):
+            df[term] += n
+        for term, n in self._scan("title_w", "words"):
+            df[term.replace("_", " ")] += n
         entries = sorted(
             (Completion(fold(text), text, n) for text, n in df.items()), key=lambda c: c.key
         )
