@@ -43,7 +43,7 @@ from search.facets import FACET_FIELDS, FacetCache, FacetValue
 from search.fastrank import FastRanker, flat_terms
 from search.lru import ByteLRU
 from search.postings import PostingCache
-from search.segstats import SegmentStats
+from search.segstats import SegmentStats, SyllableTotals
 from search.highlight import Highlighter
 from search.query import CompiledQuery, HighlightTerms, QueryContext, compile_query, load_stopwords
 from search.ranking import RankingParams
@@ -106,7 +106,8 @@ class _Generation:
     """A searcher and its caches; closed when retired and no request uses it any more."""
 
     def __init__(self, real: Path, ix: windex.Index, ranking: RankingParams,
-                 postings: PostingCache, settings: SearchSettings, stats: SegmentStats) -> None:
+                 postings: PostingCache, settings: SearchSettings, stats: SegmentStats,
+                 base: SyllableTotals | None = None) -> None:
         self.real = real
         self.ix = ix
         self.searcher = ix.searcher(weighting=ranking.weighting())
@@ -123,7 +124,7 @@ class _Generation:
         n = self.reader.doc_count_all()
         self.live: Mask = mask_of(self.reader.all_doc_ids(), n)
         self.postings = postings.view(self.reader, settings.joined_cache_mb << 20)
-        self.vocab = Vocabulary(self.searcher, stats)
+        self.vocab = Vocabulary(self.searcher, stats, base)  # base: the previous generation's
         self.facets = FacetCache(self.searcher, self.live)
         self.fast = FastRanker(self.searcher, self.postings, settings.score_cache_mb << 20, stats)
         self.masks = TermMasks(self.live, settings.mask_cache_mb << 20)
@@ -268,7 +269,7 @@ class Engine:
 
     # --- generations ------------------------------------------------------------------
 
-    def _open(self) -> _Generation:
+    def _open(self, base: SyllableTotals | None = None) -> _Generation:
         path = self.index_dir
         try:
             real = path.resolve(strict=True)
@@ -280,7 +281,7 @@ class Engine:
             if not windex.exists_in(str(real)):
                 raise IndexUnavailable(f"no index in {path}")
             ix = windex.open_dir(str(real))
-            return _Generation(real, ix, self.ranking, self._postings, self.settings, self._stats)
+            return _Generation(real, ix, self.ranking, self._postings, self.settings, self._stats, base)
         except IndexUnavailable:
             raise
         except Exception as e:  # corrupt or half-written index
@@ -334,7 +335,7 @@ class Engine:
         if not changed:
             return False
         try:
-            new = self._open()
+            new = self._open(gen.vocab.totals())
         except IndexUnavailable:
             return False
         self._swap(new)

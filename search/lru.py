@@ -43,5 +43,13 @@ class ByteLRU:
                         self.nbytes -= self._sizeof(old)
         return found
 
+    def peek(self, key):  # noqa: ANN001, ANN201
+        """The cached value of `key`, or None; never computes (not counted as hit or miss)."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
     def __len__(self) -> int:
         return len(self._items)

@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 
 from indexer.normalize import fold
 from indexer.schema import TEXT_FIELDS
-from search.segstats import MAX_SYLLABLE, SegmentStats
+from search.segstats import MAX_SYLLABLE, SegmentStats, SyllableTotals, syllable_totals
 
 __all__ = ["Vocabulary", "Completion", "is_plain", "edits1"]
 
@@ -59,7 +59,8 @@ class Completion:
 class Vocabulary:
     """Lookups over one searcher's lexicon; thread-safe lazy construction."""
 
-    def __init__(self, searcher, stats: SegmentStats | None = None) -> None:  # noqa: ANN001 - whoosh Searcher
+    def __init__(self, searcher, stats: SegmentStats | None = None,  # noqa: ANN001 - whoosh Searcher
+                 base: SyllableTotals | None = None) -> None:
         self._searcher = searcher
         self._reader = searcher.reader()
         self._stats = stats if stats is not None else SegmentStats(0)  # 0: read, keep nothing
@@ -71,6 +72,8 @@ class Vocabulary:
         self._word_df: dict[str, int] = {}
         self._pair_df: dict[tuple[str, str], int] = {}
         self._total = 0  # sum of syllable document frequencies (the bigram model's N)
+        self._base = base  # the previous generation's totals, to start from
+        self._totals: SyllableTotals | None = None
 
     # --- document frequencies ----------------------------------------------------------
 
@@ -84,19 +87,17 @@ class Vocabulary:
             yield from self._stats.counts(leaf, field, kind).items()
 
     def _build_syllables(self) -> None:
-        df: dict[str, int] = defaultdict(int)
-        for field in TEXT_FIELDS:
-            for term, n in self._scan(field, "syllables"):
-                df[term] += n
-        by_fold: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for term, n in df.items():
-            by_fold[fold(term)].append((term, n))
-        for key, items in by_fold.items():
-            items.sort(key=lambda x: (-x[1], x[0]))
-            del items[CANDIDATES:]
-        self._df = dict(df)
-        self._total = sum(df.values())
-        self._by_fold = dict(by_fold)
+        totals = syllable_totals(self._leaves(), self._stats, self._base)
+        self._base = None
+        self._totals = totals
+        self._df = totals.df
+        self._total = totals.total
+        self._by_fold = totals.by_fold
+
+    def totals(self) -> SyllableTotals | None:
+        """What the next generation's vocabulary starts from: these totals once built,
+        else the ones this vocabulary was to start from."""
+        return self._totals or self._base
 
     def _ensure_syllables(self) -> None:
         if self._by_fold is None:
@@ -155,7 +156,7 @@ class Vocabulary:
         """Indexed syllables whose folded form is `folded`, most frequent first."""
         self._ensure_syllables()
         assert self._by_fold is not None
-        return self._by_fold.get(folded, [])
+        return self._by_fold.get(folded, [])[:CANDIDATES]
 
     def near(self, folded: str) -> list[tuple[str, int]]:
         """Indexed syllables at folded edit distance 1 from `folded`, most frequent first."""

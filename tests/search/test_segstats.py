@@ -126,3 +126,86 @@ def test_a_commit_reads_only_the_segments_it_wrote(three_segments: Path) -> None
             fresh.close()
     finally:
         engine.close()
+
+
+def _four_segments(tmp_path: Path) -> Path:
+    path = tmp_path / "four"
+    _build(path, _articles(0, 120), 30)
+    return path
+
+
+def _same(a, b) -> None:  # noqa: ANN001 - two SyllableTotals
+    assert a.segments == b.segments and a.total == b.total
+    assert a.df == b.df and a.by_fold == b.by_fold
+
+
+def test_totals_updated_from_the_previous_generation_equal_a_full_count(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from search import segstats
+
+    s, leaves = _leaves(_four_segments(tmp_path))
+    try:
+        assert len(leaves) == 4
+        stats = SegmentStats()
+        three = segstats.syllable_totals(leaves[:3], stats)
+        four = segstats.syllable_totals(leaves, stats)
+        full = segstats._full  # noqa: SLF001
+
+        def no_full(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            raise AssertionError("added up anew instead of updating")
+
+        monkeypatch.setattr(segstats, "_full", no_full)
+        added = segstats.syllable_totals(leaves, stats, base=three)  # a commit wrote one segment
+        removed = segstats.syllable_totals(leaves[:3], stats, base=four)  # one merged away
+        assert segstats.syllable_totals(leaves, stats, base=four) is four  # nothing changed
+        monkeypatch.setattr(segstats, "_full", full)
+        _same(added, four)
+        _same(removed, three)
+        _same(removed, segstats.syllable_totals(leaves[:3], SegmentStats()))
+        assert any(len(v) > 1 for v in four.by_fold.values())  # accent variants are ranked
+        assert set(four.df) - set(three.df)  # the fourth segment brought syllables of its own
+    finally:
+        s.close()
+
+
+def test_totals_count_anew_when_most_segments_changed_or_a_table_was_evicted(tmp_path: Path) -> None:
+    from search import segstats
+
+    s, leaves = _leaves(_four_segments(tmp_path))
+    try:
+        stats = SegmentStats()
+        one = segstats.syllable_totals(leaves[:1], stats)
+        _same(segstats.syllable_totals(leaves, stats, base=one), segstats.syllable_totals(leaves, SegmentStats()))
+        tiny = SegmentStats(1)  # keeps nothing: the gone segment's tables cannot be subtracted
+        four = segstats.syllable_totals(leaves, tiny)
+        _same(segstats.syllable_totals(leaves[:3], tiny, base=four),
+              segstats.syllable_totals(leaves[:3], SegmentStats()))
+    finally:
+        s.close()
+
+
+def test_a_commit_updates_the_vocabulary_instead_of_counting_anew(
+        three_segments: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from search import segstats
+
+    engine = Engine(three_segments)
+    try:
+        engine.search(SearchRequest(q="viet nam"))  # builds the vocabulary: one full count
+        counts = []
+        full = segstats._full  # noqa: SLF001
+        monkeypatch.setattr(segstats, "_full", lambda *a: counts.append(1) or full(*a))
+        _build(three_segments, _articles(90, 120), 30)
+        assert engine.refresh()
+        after = engine.search(SearchRequest(q="viet nam"))
+        assert counts == []  # updated from the previous generation's totals
+        fresh = Engine(three_segments, settings=engine.settings)
+        try:
+            expected = fresh.search(SearchRequest(q="viet nam"))
+            assert counts == [1]
+            assert [(h.id, h.score) for h in after.hits] == [(h.id, h.score) for h in expected.hits]
+            with engine._use() as a, fresh._use() as b:  # noqa: SLF001
+                _same(a.vocab.totals(), b.vocab.totals())
+        finally:
+            fresh.close()
+    finally:
+        engine.close()
