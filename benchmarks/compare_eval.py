@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.published import VIRE, context_lines  # noqa: E402
+from benchmarks.published import context_lines  # noqa: E402
 from search.evaluate import VARIANTS, ensure_index, evaluate, load_queries  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -118,13 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                         "[embedding-probe-words.md](embedding-probe-words.md) (word2vec trained on our "
                         "corpora).", ""]
     accented = {r[0]: r[3]["nDCG@10"] for r in rows if r[1] == "accented"}
-    lines += context_lines(accented) + [""]
-    for name, target in TARGETS.items():
-        if name in VIRE and name in accented:
-            above = sorted(m for m, v in VIRE[name].dense.items() if v >= target)
-            lines.append(f"- {name}, target {target}: reached by {len(above)} of {len(VIRE[name].dense)} "
-                         f"published dense models alone ({', '.join(above) or 'none'}).")
-    lines.append("")
+    lines += context_lines(accented, TARGETS) + [""]
     write_report(args.out, lines)
     return 0
 

@@ -52,8 +52,9 @@ VIRE: dict[str, Published] = {
 }
 
 
-def context_lines(ours: dict[str, float]) -> list[str]:
-    """A markdown table placing our nDCG@10 (set name -> value) among the published runs."""
+def context_lines(ours: dict[str, float], targets: dict[str, float]) -> list[str]:
+    """A markdown table placing our nDCG@10 (set name -> value) among the published runs,
+    and for each set with a target, which dense models alone reach it."""
     lines = [
         f"## Published runs on the same sets ({SOURCE})",
         "",
@@ -70,4 +71,10 @@ def context_lines(ours: dict[str, float]) -> list[str]:
         below = sum(v < ours[name] for v in pub.dense.values())
         lines.append(f"| {name} | **{ours[name]:.2f}** | {pub.bm25:.2f} | {best} {pub.dense[best]:.2f} | "
                      f"{below} of {len(pub.dense)} | {pub.hybrid[0]} {pub.hybrid[1]:.2f} |")
+    lines.append("")
+    for name, target in targets.items():
+        if name in VIRE and name in ours:
+            above = sorted(m for m, v in VIRE[name].dense.items() if v >= target)
+            lines.append(f"- {name}, target {target}: reached by {len(above)} of {len(VIRE[name].dense)} "
+                         f"published dense models alone ({', '.join(above) or 'none'}).")
     return lines

@@ -149,11 +149,6 @@ def write_terms(fieldwriter: Any, schema: Any, lengths_of: Callable[[str], Seque
         fieldobj = schema[fieldname]
         fmt = fieldobj.format
         merged = [s.terms(fieldname, fmt) for s in sources if fieldname in s.reader.indexed_field_names()]
-        if merged:
-            lists: Iterator[tuple[bytes, Any]] = _merged(
-                ([pool.terms(fieldname)] if fieldname in pool.fields else []) + merged)
-        else:  # new documents only (a bulk build's segment): the pool's lists as they are
-            lists = pool.pooled(fieldname)
         encoder = None
         prefix = b""
         if not merged and pool.fields.get(fieldname):  # the whole field in C, if it takes it
@@ -164,6 +159,12 @@ def write_terms(fieldwriter: Any, schema: Any, lengths_of: Callable[[str], Seque
                 encoder.flush()
                 fieldwriter.finish_field()
                 continue
+        # (only now: `pooled` sorts the field's terms, which the C path does itself)
+        if merged:
+            lists: Iterator[tuple[bytes, Any]] = _merged(
+                ([pool.terms(fieldname)] if fieldname in pool.fields else []) + merged)
+        else:  # new documents only (a bulk build's segment): the pool's lists as they are
+            lists = pool.pooled(fieldname)
         rows: list[tuple[bytes, bytes]] = []
         for tbytes, plist in lists:
             if encoder is None:

@@ -43,13 +43,13 @@ from search.facets import FACET_FIELDS, FacetCache, FacetValue
 from search.fastrank import FastRanker, flat_terms
 from search.lru import ByteLRU
 from search.postings import PostingCache
-from search.segstats import SegmentStats, SyllableTotals
+from search.segstats import SegmentStats
 from search.highlight import Highlighter
 from search.query import CompiledQuery, HighlightTerms, QueryContext, compile_query, load_stopwords
 from search.ranking import RankingParams
 from search.suggest import autocomplete, did_you_mean
 from search.syntax import parse
-from search.vocab import Vocabulary
+from search.vocab import SyllableTotals, Vocabulary
 
 __all__ = [
     "SearchRequest", "Hit", "FacetValue", "SearchResult", "Engine", "RankingParams", "SORTS",

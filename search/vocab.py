@@ -9,7 +9,9 @@ the index itself. The same lookups serve did-you-mean and autocomplete (`search.
 Everything is built lazily on first use and belongs to one searcher (an explicit cache
 object owned by the engine's generation, never a global): a new commit gets a new one,
 built from per-segment counts that outlive generations (`search.segstats`), so a commit
-only reads the segments it wrote.
+only reads the segments it wrote, and its syllable totals start from the previous
+generation's with only the segments written or merged away since added or subtracted
+(`syllable_totals`).
 """
 from __future__ import annotations
 
@@ -22,9 +24,10 @@ from typing import Iterable, Sequence
 
 from indexer.normalize import fold
 from indexer.schema import TEXT_FIELDS
-from search.segstats import MAX_SYLLABLE, SegmentStats, SyllableTotals, syllable_totals
+from search.postings import segment_key
+from search.segstats import MAX_SYLLABLE, SegmentStats
 
-__all__ = ["Vocabulary", "Completion", "is_plain", "edits1"]
+__all__ = ["Vocabulary", "Completion", "SyllableTotals", "syllable_totals", "is_plain", "edits1"]
 
 CANDIDATES = 6  # accented candidates kept per folded syllable
 PAIR_MU = 100.0  # Dirichlet prior of the bigram model (pseudo-occurrences of the first syllable)
@@ -56,6 +59,100 @@ class Completion:
     df: int
 
 
+# --- syllable totals of a generation ------------------------------------------------------
+
+@dataclass(frozen=True)
+class SyllableTotals:
+    """Syllable document frequencies added up over a set of segments (title, summary and
+    body, each counted), and every indexed accented form of each folded key, most frequent
+    first. Never modified once built: the next generation starts from it."""
+
+    segments: frozenset[str] | None  # None: a segment without a key (cannot be updated)
+    df: dict[str, int]
+    by_fold: dict[str, list[tuple[str, int]]]
+    total: int  # sum of df: the bigram model's N
+
+
+def _ranked(items: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    return sorted(items, key=lambda x: (-x[1], x[0]))
+
+
+def _full(leaves: Sequence, keys: list[str | None], stats: SegmentStats) -> SyllableTotals:
+    df: dict[str, int] = defaultdict(int)
+    for leaf in leaves:
+        for field in TEXT_FIELDS:
+            for term, n in stats.counts(leaf, field, "syllables").items():
+                df[term] += n
+    by_fold: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for term, n in df.items():
+        by_fold[fold(term)].append((term, n))
+    segments = None if None in keys else frozenset(k for k in keys if k is not None)
+    return SyllableTotals(segments, dict(df), {k: _ranked(v) for k, v in by_fold.items()},
+                          sum(df.values()))
+
+
+def _update(base: SyllableTotals, leaves: Sequence, keys: list[str], stats: SegmentStats
+            ) -> SyllableTotals | None:
+    """`base` with the segments gone since subtracted and the new ones added, or None when
+    adding everything up anew is as cheap (most segments changed) or a gone segment's
+    tables were evicted."""
+    assert base.segments is not None
+    current = dict(zip(keys, leaves))
+    added = [leaf for key, leaf in current.items() if key not in base.segments]
+    removed = [key for key in base.segments if key not in current]
+    if not added and not removed:
+        return base
+    if len(added) + len(removed) > max(1, len(current) // 2):
+        return None
+    gone = [stats.cached_counts(key, field, "syllables") for key in removed for field in TEXT_FIELDS]
+    if any(table is None for table in gone):
+        return None
+    df = dict(base.df)
+    total = base.total
+    changed: set[str] = set()
+    for table in gone:
+        assert table is not None
+        for term, n in table.items():
+            left = df.get(term, 0) - n
+            if left > 0:
+                df[term] = left
+            else:
+                df.pop(term, None)
+        total -= sum(table.values())
+        changed.update(table)
+    for leaf in added:
+        for field in TEXT_FIELDS:
+            table = stats.counts(leaf, field, "syllables")
+            for term, n in table.items():
+                df[term] = df.get(term, 0) + n
+            total += sum(table.values())
+            changed.update(table)
+    by_key: dict[str, set[str]] = defaultdict(set)
+    for term in changed:
+        by_key[fold(term)].add(term)
+    by_fold = dict(base.by_fold)  # (lists are replaced, never changed in place)
+    for key, terms in by_key.items():
+        terms.update(t for t, _ in base.by_fold.get(key, ()))
+        items = [(t, df[t]) for t in terms if t in df]
+        if items:
+            by_fold[key] = _ranked(items)
+        else:
+            by_fold.pop(key, None)
+    return SyllableTotals(frozenset(current), df, by_fold, total)
+
+
+def syllable_totals(leaves: Sequence, stats: SegmentStats,  # whoosh leaf readers
+                    base: SyllableTotals | None = None) -> SyllableTotals:
+    """The syllable totals of `leaves`: from `base` (the previous generation's) updated by
+    the segments a commit wrote or merged away, else added up from every segment."""
+    keys = [segment_key(leaf) for leaf in leaves]
+    if base is not None and base.segments is not None and None not in keys:
+        updated = _update(base, leaves, [k for k in keys if k is not None], stats)
+        if updated is not None:
+            return updated
+    return _full(leaves, keys, stats)
+
+
 class Vocabulary:
     """Lookups over one searcher's lexicon; thread-safe lazy construction."""
 
@@ -65,13 +162,10 @@ class Vocabulary:
         self._reader = searcher.reader()
         self._stats = stats if stats is not None else SegmentStats(0)  # 0: read, keep nothing
         self._lock = threading.Lock()
-        self._by_fold: dict[str, list[tuple[str, int]]] | None = None
-        self._df: dict[str, int] | None = None
         self._titles: list[Completion] | None = None
         self._title_keys: list[str] | None = None
         self._word_df: dict[str, int] = {}
         self._pair_df: dict[tuple[str, str], int] = {}
-        self._total = 0  # sum of syllable document frequencies (the bigram model's N)
         self._base = base  # the previous generation's totals, to start from
         self._totals: SyllableTotals | None = None
 
@@ -86,30 +180,23 @@ class Vocabulary:
         for leaf in self._leaves():
             yield from self._stats.counts(leaf, field, kind).items()
 
-    def _build_syllables(self) -> None:
-        totals = syllable_totals(self._leaves(), self._stats, self._base)
-        self._base = None
-        self._totals = totals
-        self._df = totals.df
-        self._total = totals.total
-        self._by_fold = totals.by_fold
+    def _syllables(self) -> SyllableTotals:
+        """The syllable totals, built on first use (from the previous generation's)."""
+        if self._totals is None:
+            with self._lock:
+                if self._totals is None:
+                    self._totals = syllable_totals(self._leaves(), self._stats, self._base)
+                    self._base = None
+        return self._totals
 
     def totals(self) -> SyllableTotals | None:
         """What the next generation's vocabulary starts from: these totals once built,
         else the ones this vocabulary was to start from."""
         return self._totals or self._base
 
-    def _ensure_syllables(self) -> None:
-        if self._by_fold is None:
-            with self._lock:
-                if self._by_fold is None:
-                    self._build_syllables()
-
     def syllable_df(self, term: str) -> int:
         """Documents (title, summary or body; counted per field) containing syllable `term`."""
-        self._ensure_syllables()
-        assert self._df is not None
-        n = self._df.get(term)
+        n = self._syllables().df.get(term)
         if n is None:  # numbers, codes: not in the alphabetic map
             n = sum(self._reader.doc_frequency(f, term) for f in TEXT_FIELDS)
         return n
@@ -145,8 +232,7 @@ class Vocabulary:
         the index has `b` after `a` more often than chance, about log(mu / (df(a) + mu))
         (a small penalty) when never. Added to log-frequency priors it makes the Viterbi
         path the most likely sequence under the bigram model."""
-        self._ensure_syllables()
-        total = max(1, self._total)
+        total = max(1, self._syllables().total)
         p_b = (self.syllable_df(b) + 0.5) / total
         df_a = self.syllable_df(a)
         p_b_a = (self.pair_df(a, b) + PAIR_MU * p_b) / (df_a + PAIR_MU)
@@ -154,19 +240,16 @@ class Vocabulary:
 
     def accented(self, folded: str) -> list[tuple[str, int]]:
         """Indexed syllables whose folded form is `folded`, most frequent first."""
-        self._ensure_syllables()
-        assert self._by_fold is not None
-        return self._by_fold.get(folded, [])[:CANDIDATES]
+        return self._syllables().by_fold.get(folded, [])[:CANDIDATES]
 
     def near(self, folded: str) -> list[tuple[str, int]]:
         """Indexed syllables at folded edit distance 1 from `folded`, most frequent first."""
-        self._ensure_syllables()
-        assert self._by_fold is not None
+        by_fold = self._syllables().by_fold
         if not folded.isascii() or len(folded) > MAX_SYLLABLE:
             return []
         out: list[tuple[str, int]] = []
         for cand in edits1(folded):
-            out.extend(self._by_fold.get(cand, ()))
+            out.extend(by_fold.get(cand, ()))
         out.sort(key=lambda x: (-x[1], x[0]))
         return out[:CANDIDATES]
 

@@ -2,14 +2,17 @@
 once per segment, and a commit reads only the segments it wrote."""
 from __future__ import annotations
 
+import contextlib
 import gzip
 import itertools
 import json
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
 from whoosh import index
+from whoosh.searching import Searcher
 
 from indexer.build import BuildOptions, index_articles
 from indexer.record import Article
@@ -42,14 +45,18 @@ def three_segments(tmp_path: Path) -> Path:
     return path
 
 
-def _leaves(path: Path):  # noqa: ANN202
+@contextlib.contextmanager
+def _leaves(path: Path) -> Iterator[tuple[Searcher, list]]:
+    """A searcher on the index at `path` and its segments' readers, closed afterwards."""
     s = index.open_dir(str(path)).searcher()
-    return s, [leaf for leaf, _ in s.reader().leaf_readers()]
+    try:
+        yield s, [leaf for leaf, _ in s.reader().leaf_readers()]
+    finally:
+        s.close()
 
 
 def test_counts_and_lengths_are_the_segments_own(three_segments: Path) -> None:
-    s, leaves = _leaves(three_segments)
-    try:
+    with _leaves(three_segments) as (s, leaves):
         assert len(leaves) == 3
         stats = SegmentStats()
         for leaf in leaves:
@@ -62,13 +69,10 @@ def test_counts_and_lengths_are_the_segments_own(three_segments: Path) -> None:
             expected = [leaf.doc_field_length(i, "body", 0) for i in range(leaf.doc_count_all())]
             assert np.array_equal(lengths, np.array(expected, dtype=np.float64))
         assert stats.counts(leaves[0], "no_such_field", "alpha") == {}
-    finally:
-        s.close()
 
 
 def test_a_segment_is_read_once(three_segments: Path) -> None:
-    s, leaves = _leaves(three_segments)
-    try:
+    with _leaves(three_segments) as (s, leaves):
         stats = SegmentStats()
         first = stats.counts(leaves[0], "body", "syllables")
         assert stats.counts(leaves[0], "body", "syllables") is first
@@ -77,13 +81,10 @@ def test_a_segment_is_read_once(three_segments: Path) -> None:
         nothing = SegmentStats(0)  # no budget: read every time, keep nothing
         assert nothing.counts(leaves[0], "body", "syllables") == first
         assert nothing.nbytes == 0
-    finally:
-        s.close()
 
 
 def test_vocabulary_and_ranking_from_cached_segments_equal_uncached(three_segments: Path) -> None:
-    s, _ = _leaves(three_segments)
-    try:
+    with _leaves(three_segments) as (s, _):
         stats = SegmentStats()
         cached, plain = Vocabulary(s, stats), Vocabulary(s)
         for word in ("huyen", "viet", "nam", "the", "thao"):
@@ -95,8 +96,6 @@ def test_vocabulary_and_ranking_from_cached_segments_equal_uncached(three_segmen
         a, b = FastRanker(s, postings, stats=stats), FastRanker(s, postings)
         for field in TEXT_FIELDS:
             assert np.array_equal(a._field_lengths(field), b._field_lengths(field))  # noqa: SLF001
-    finally:
-        s.close()
 
 
 def test_a_commit_reads_only_the_segments_it_wrote(three_segments: Path) -> None:
@@ -141,59 +140,53 @@ def _same(a, b) -> None:  # noqa: ANN001 - two SyllableTotals
 
 def test_totals_updated_from_the_previous_generation_equal_a_full_count(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from search import segstats
+    from search import vocab
 
-    s, leaves = _leaves(_four_segments(tmp_path))
-    try:
+    with _leaves(_four_segments(tmp_path)) as (s, leaves):
         assert len(leaves) == 4
         stats = SegmentStats()
-        three = segstats.syllable_totals(leaves[:3], stats)
-        four = segstats.syllable_totals(leaves, stats)
-        full = segstats._full  # noqa: SLF001
+        three = vocab.syllable_totals(leaves[:3], stats)
+        four = vocab.syllable_totals(leaves, stats)
+        full = vocab._full  # noqa: SLF001
 
         def no_full(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
             raise AssertionError("added up anew instead of updating")
 
-        monkeypatch.setattr(segstats, "_full", no_full)
-        added = segstats.syllable_totals(leaves, stats, base=three)  # a commit wrote one segment
-        removed = segstats.syllable_totals(leaves[:3], stats, base=four)  # one merged away
-        assert segstats.syllable_totals(leaves, stats, base=four) is four  # nothing changed
-        monkeypatch.setattr(segstats, "_full", full)
+        monkeypatch.setattr(vocab, "_full", no_full)
+        added = vocab.syllable_totals(leaves, stats, base=three)  # a commit wrote one segment
+        removed = vocab.syllable_totals(leaves[:3], stats, base=four)  # one merged away
+        assert vocab.syllable_totals(leaves, stats, base=four) is four  # nothing changed
+        monkeypatch.setattr(vocab, "_full", full)
         _same(added, four)
         _same(removed, three)
-        _same(removed, segstats.syllable_totals(leaves[:3], SegmentStats()))
+        _same(removed, vocab.syllable_totals(leaves[:3], SegmentStats()))
         assert any(len(v) > 1 for v in four.by_fold.values())  # accent variants are ranked
         assert set(four.df) - set(three.df)  # the fourth segment brought syllables of its own
-    finally:
-        s.close()
 
 
 def test_totals_count_anew_when_most_segments_changed_or_a_table_was_evicted(tmp_path: Path) -> None:
-    from search import segstats
+    from search import vocab
 
-    s, leaves = _leaves(_four_segments(tmp_path))
-    try:
+    with _leaves(_four_segments(tmp_path)) as (s, leaves):
         stats = SegmentStats()
-        one = segstats.syllable_totals(leaves[:1], stats)
-        _same(segstats.syllable_totals(leaves, stats, base=one), segstats.syllable_totals(leaves, SegmentStats()))
+        one = vocab.syllable_totals(leaves[:1], stats)
+        _same(vocab.syllable_totals(leaves, stats, base=one), vocab.syllable_totals(leaves, SegmentStats()))
         tiny = SegmentStats(1)  # keeps nothing: the gone segment's tables cannot be subtracted
-        four = segstats.syllable_totals(leaves, tiny)
-        _same(segstats.syllable_totals(leaves[:3], tiny, base=four),
-              segstats.syllable_totals(leaves[:3], SegmentStats()))
-    finally:
-        s.close()
+        four = vocab.syllable_totals(leaves, tiny)
+        _same(vocab.syllable_totals(leaves[:3], tiny, base=four),
+              vocab.syllable_totals(leaves[:3], SegmentStats()))
 
 
 def test_a_commit_updates_the_vocabulary_instead_of_counting_anew(
         three_segments: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from search import segstats
+    from search import vocab
 
     engine = Engine(three_segments)
     try:
         engine.search(SearchRequest(q="viet nam"))  # builds the vocabulary: one full count
         counts = []
-        full = segstats._full  # noqa: SLF001
-        monkeypatch.setattr(segstats, "_full", lambda *a: counts.append(1) or full(*a))
+        full = vocab._full  # noqa: SLF001
+        monkeypatch.setattr(vocab, "_full", lambda *a: counts.append(1) or full(*a))
         _build(three_segments, _articles(90, 120), 30)
         assert engine.refresh()
         after = engine.search(SearchRequest(q="viet nam"))
