@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import os
 import platform
@@ -20,8 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.baseline_runs import check_parity, load_reference, reference_rankings  # noqa: E402
+from benchmarks.paired import PerQuery, paired_lines  # noqa: E402
 from benchmarks.published import context_lines  # noqa: E402
-from search.evaluate import VARIANTS, ensure_index, evaluate, load_queries  # noqa: E402
+from search.evaluate import VARIANTS, ensure_index, evaluate, load_qrels, load_queries, ndcg_at_10  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DEFAULT_SETS = [
@@ -31,28 +32,29 @@ DEFAULT_SETS = [
     SHARED / "data" / "vire-qa-retrieval" / "alqac-qa",
 ]
 TARGETS = {"alqac-legal-retrieval": 89.0, "vimedaqa": 88.0, "virhe4qa": 85.0}
+PAIRED_VARIANTS = ("accented", "unaccented")  # tones and nfd rank exactly as accented (checked below)
 
 
-def _reference():
-    spec = importlib.util.spec_from_file_location("bm25_reference", SHARED / "tools" / "bm25_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def reference_scores(set_dir: Path, variant: str, tmp: Path) -> dict:
-    """Run the baseline on `set_dir` with its queries rewritten to `variant`."""
-    ref = _reference()
+def reference_scores(set_dir: Path, variant: str, tmp: Path) -> tuple[dict, dict[str, float]]:
+    """Run the baseline on `set_dir` with its queries rewritten to `variant`: the reference's
+    own averages, and each query's nDCG@10 (percent) from the per-query copy, checked
+    against those averages."""
+    ref = load_reference()
     work = tmp / f"{set_dir.name}-{variant}"
     work.mkdir()
     for f in set_dir.iterdir():
         if f.name.startswith("corpus") or f.name == "qrels.txt":
             os.symlink(f, work / f.name)
     transform = VARIANTS[variant]
+    qrels = load_qrels(set_dir / "qrels.txt")
+    queries = [{**q, "query": transform(q["query"])} for q in load_queries(set_dir / "queries.jsonl")]
     with open(work / "queries.jsonl", "w", encoding="utf-8") as out:
-        for q in load_queries(set_dir / "queries.jsonl"):
-            out.write(json.dumps({**q, "query": transform(q["query"])}, ensure_ascii=False) + "\n")
-    return ref.evaluate(str(work))
+        for q in queries:
+            out.write(json.dumps(q, ensure_ascii=False) + "\n")
+    published = ref.evaluate(str(work))
+    rankings = reference_rankings(set_dir, [q for q in queries if q["qid"] in qrels], ref=ref)
+    check_parity(rankings, qrels, published)
+    return published, {qid: 100 * ndcg_at_10(ranked, qrels[qid]) for qid, ranked in rankings.items()}
 
 
 def write_report(path: Path, lines: list[str]) -> None:
@@ -69,14 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     rows = []
+    paired: list[PerQuery] = []
     with tempfile.TemporaryDirectory(prefix="vnsearch-compare-") as tmpdir:
         tmp = Path(tmpdir)
         for set_dir in args.sets:
             index_path = tmp / f"{set_dir.name}-index" / "index"
             ensure_index(set_dir, index_path)
             ours = {r.variant: r for r in evaluate(set_dir, index_path, list(VARIANTS))}
+            queries = load_queries(set_dir / "queries.jsonl")
             for variant in VARIANTS:
-                base = reference_scores(set_dir, variant, tmp)
+                base, base_per_query = reference_scores(set_dir, variant, tmp)
+                if variant in PAIRED_VARIANTS:
+                    paired.append(PerQuery(set_dir.name, variant, ours[variant].per_query, base_per_query, queries))
                 rows.append((set_dir.name, variant, base, ours[variant].scores, ours[variant].ms_per_query))
                 print(set_dir.name, variant, "baseline", base["nDCG@10"], "ours", ours[variant].scores["nDCG@10"],
                       flush=True)
@@ -118,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                         "[embedding-probe-words.md](embedding-probe-words.md) (word2vec trained on our "
                         "corpora).", ""]
     accented = {r[0]: r[3]["nDCG@10"] for r in rows if r[1] == "accented"}
+    lines += paired_lines(paired, TARGETS) + [""]
     lines += context_lines(accented, TARGETS) + [""]
     write_report(args.out, lines)
     return 0

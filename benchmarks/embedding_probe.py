@@ -42,8 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import BAOMOI, CACHE, DANTRI, DATA, VNTC  # noqa: E402
-from benchmarks.compare_eval import DEFAULT_SETS, _reference, write_report  # noqa: E402
-from benchmarks.feedback_probe import Corpus, gain_table  # noqa: E402
+from benchmarks.baseline_runs import ReferenceBM25, load_reference  # noqa: E402
+from benchmarks.compare_eval import DEFAULT_SETS, write_report  # noqa: E402
+from benchmarks.feedback_probe import gain_table  # noqa: E402
 from indexer.normalize import normalize  # noqa: E402
 from indexer.record import Article  # noqa: E402
 from indexer.segment import segment  # noqa: E402
@@ -69,7 +70,7 @@ def word_tokens(text: str) -> list[str]:
 
 
 def _tokenizer(unit: str):  # noqa: ANN202
-    return _reference().tokens if unit == "syllables" else word_tokens
+    return load_reference().tokens if unit == "syllables" else word_tokens
 
 
 class Sentences:
@@ -156,7 +157,7 @@ def _mean_vector(wv, tf: Counter, idf: dict[str, float]) -> np.ndarray | None:  
 
 def probe(set_dir: Path, wv, unit: str) -> dict[str, float]:  # noqa: ANN001
     tokens = _tokenizer(unit)
-    corpus = Corpus.load(set_dir, tokens)
+    corpus = ReferenceBM25.load(set_dir, tokens)
     qrels = load_qrels(set_dir / "qrels.txt")
     queries = [q for q in load_queries(set_dir / "queries.jsonl") if q["qid"] in qrels]
     doc_vecs = [_mean_vector(wv, tf, corpus.idf) for tf in corpus.tfs]

@@ -19,88 +19,49 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import math
 import sys
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.compare_eval import DEFAULT_SETS, _reference, write_report  # noqa: E402
+from benchmarks.baseline_runs import ReferenceBM25, load_reference  # noqa: E402
+from benchmarks.compare_eval import DEFAULT_SETS, write_report  # noqa: E402
 from search.evaluate import load_qrels, load_queries, ndcg_at_10  # noqa: E402
 
-K1, B = 1.2, 0.75
 # (feedback passages, expansion terms, alpha): small to large expansions
 SETTINGS = [(1, 10, 0.2), (3, 10, 0.3), (3, 20, 0.2), (5, 20, 0.3), (10, 30, 0.3)]
 
 
-@dataclass
-class Corpus:
-    ids: list[str]
-    tfs: list[Counter]
-    lengths: list[int]
-    postings: dict[str, list[tuple[int, int]]]
-    idf: dict[str, float]
-    norm: list[float]
-
-    @classmethod
-    def load(cls, set_dir: Path, tokens: Callable[[str], list[str]] | None = None) -> "Corpus":
-        """The set's passages as BM25 statistics; `tokens` defaults to the reference's."""
-        ref = _reference()
-        tokens = tokens or ref.tokens
-        ids, tfs, lengths = [], [], []
-        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        with ref.open_any(str(set_dir / "corpus.jsonl")) as f:
-            for line in f:
-                doc = json.loads(line)
-                tf = Counter(tokens(doc.get("title", "") + "\n" + doc.get("body", "")))
-                for t, c in tf.items():
-                    postings[t].append((len(ids), c))
-                ids.append(doc["id"])
-                tfs.append(tf)
-                lengths.append(sum(tf.values()))
-        n, avgdl = len(ids), sum(lengths) / max(1, len(lengths))
-        idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()}
-        norm = [K1 * (1 - B + B * x / avgdl) for x in lengths]
-        return cls(ids, tfs, lengths, postings, idf, norm)
-
-    def rank(self, weights: dict[str, float]) -> list[tuple[int, float]]:
-        scores: dict[int, float] = defaultdict(float)
-        for t, w in weights.items():
-            wi = self.idf.get(t, 0.0) * w
-            for i, c in self.postings.get(t, ()):
-                scores[i] += wi * c * (K1 + 1) / (c + self.norm[i])
-        return sorted(scores.items(), key=lambda x: -x[1])
-
-    def expanded(self, query: Counter, ranked: list[tuple[int, float]], docs: int, terms: int,
-                 alpha: float) -> dict[str, float]:
-        top = ranked[:docs]
-        if not top:
-            return dict(query)
-        best = top[0][1]
-        feedback: Counter = Counter()
-        for i, score in top:
-            w = math.exp(score - best)
-            for t, c in self.tfs[i].items():
-                feedback[t] += w * c / self.lengths[i] * self.idf[t]
-        chosen = dict(feedback.most_common(terms))
-        total_q, total_f = sum(query.values()), sum(chosen.values()) or 1.0
-        out: dict[str, float] = defaultdict(float)
-        for t, c in query.items():
-            out[t] += (1 - alpha) * c / total_q
-        for t, v in chosen.items():
-            out[t] += alpha * v / total_f
-        return out
+def expanded(corpus: ReferenceBM25, query: Counter, ranked: list[tuple[int, float]], docs: int,
+             terms: int, alpha: float) -> dict[str, float]:
+    """The query with the feedback terms of its `docs` best passages added (a share `alpha`)."""
+    top = ranked[:docs]
+    if not top:
+        return dict(query)
+    best = top[0][1]
+    feedback: Counter = Counter()
+    for i, score in top:
+        w = math.exp(score - best)
+        for t, c in corpus.tfs[i].items():
+            feedback[t] += w * c / corpus.lengths[i] * corpus.idf[t]
+    chosen = dict(feedback.most_common(terms))
+    total_q, total_f = sum(query.values()), sum(chosen.values()) or 1.0
+    out: dict[str, float] = defaultdict(float)
+    for t, c in query.items():
+        out[t] += (1 - alpha) * c / total_q
+    for t, v in chosen.items():
+        out[t] += alpha * v / total_f
+    return out
 
 
 def probe(set_dir: Path) -> dict[str, float]:
     """nDCG@10 of the baseline and of each feedback setting."""
-    ref = _reference()
-    corpus = Corpus.load(set_dir)
+    ref = load_reference()
+    corpus = ReferenceBM25.load(set_dir, ref=ref)
     qrels = load_qrels(set_dir / "qrels.txt")
     queries = [q for q in load_queries(set_dir / "queries.jsonl") if q["qid"] in qrels]
     sums = Counter()
@@ -110,7 +71,7 @@ def probe(set_dir: Path) -> dict[str, float]:
         rel = qrels[q["qid"]]
         sums["baseline"] += ndcg_at_10([corpus.ids[i] for i, _ in ranked[:10]], rel)
         for docs, n_terms, alpha in SETTINGS:
-            again = corpus.rank(corpus.expanded(terms, ranked, docs, n_terms, alpha))
+            again = corpus.rank(expanded(corpus, terms, ranked, docs, n_terms, alpha))
             sums[f"{docs}/{n_terms}/{alpha}"] += ndcg_at_10([corpus.ids[i] for i, _ in again[:10]], rel)
     return {k: 100 * v / max(1, len(queries)) for k, v in sums.items()}
 

@@ -20,7 +20,7 @@ import tempfile
 import time
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -156,6 +156,7 @@ class EvalRun:
     variant: str
     scores: dict[str, float]
     ms_per_query: float
+    per_query: dict[str, float] = field(default_factory=dict)  # qid -> nDCG@10 in percent, for paired tests
 
 
 def ranked_ids(engine, q: str, depth: int = 100, per_page: int = 50) -> list[str]:
@@ -186,7 +187,8 @@ def evaluate(directory: Path, index_path: Path, variants: Iterable[str] = ("acce
             started = time.perf_counter()
             scored = [(ranked_ids(engine, transform(q["query"])), qrels[q["qid"]]) for q in queries]
             elapsed = time.perf_counter() - started
-            runs.append(EvalRun(variant, metrics(scored), 1000 * elapsed / max(1, len(queries))))
+            per_query = {q["qid"]: 100 * ndcg_at_10(ranked, rel) for q, (ranked, rel) in zip(queries, scored)}
+            runs.append(EvalRun(variant, metrics(scored), 1000 * elapsed / max(1, len(queries)), per_query))
     finally:
         engine.close()
     return runs
