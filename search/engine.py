@@ -49,7 +49,7 @@ from search.query import CompiledQuery, HighlightTerms, QueryContext, compile_qu
 from search.ranking import RankingParams
 from search.suggest import autocomplete, did_you_mean
 from search.syntax import parse
-from search.vocab import SyllableTotals, Vocabulary
+from search.vocab import VocabState, Vocabulary
 
 __all__ = [
     "SearchRequest", "Hit", "FacetValue", "SearchResult", "Engine", "RankingParams", "SORTS",
@@ -107,7 +107,7 @@ class _Generation:
 
     def __init__(self, real: Path, ix: windex.Index, ranking: RankingParams,
                  postings: PostingCache, settings: SearchSettings, stats: SegmentStats,
-                 base: SyllableTotals | None = None) -> None:
+                 base: VocabState | None = None) -> None:
         self.real = real
         self.ix = ix
         self.searcher = ix.searcher(weighting=ranking.weighting())
@@ -269,7 +269,7 @@ class Engine:
 
     # --- generations ------------------------------------------------------------------
 
-    def _open(self, base: SyllableTotals | None = None) -> _Generation:
+    def _open(self, base: VocabState | None = None) -> _Generation:
         path = self.index_dir
         try:
             real = path.resolve(strict=True)
@@ -335,7 +335,7 @@ class Engine:
         if not changed:
             return False
         try:
-            new = self._open(gen.vocab.totals())
+            new = self._open(gen.vocab.state())
         except IndexUnavailable:
             return False
         self._swap(new)

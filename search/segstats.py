@@ -7,8 +7,8 @@ segments. On the 84k-article benchmark index that cost the first search after ea
 2.2 s and the first suggestion 0.9 s (measured 2026-12-07). Segments never change once
 written (deletions live beside them), so each segment's share is read once and cached
 here, keyed by segment like `search.postings.PostingCache`, and a commit reads just the
-segments it wrote. (A generation's syllable totals also start from the previous
-generation's: `search.vocab.syllable_totals`.)
+segments it wrote. (A generation's sums over them also start from the previous
+generation's: `search.totals`.)
 """
 from __future__ import annotations
 

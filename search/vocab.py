@@ -9,25 +9,24 @@ the index itself. The same lookups serve did-you-mean and autocomplete (`search.
 Everything is built lazily on first use and belongs to one searcher (an explicit cache
 object owned by the engine's generation, never a global): a new commit gets a new one,
 built from per-segment counts that outlive generations (`search.segstats`), so a commit
-only reads the segments it wrote, and its syllable totals start from the previous
-generation's with only the segments written or merged away since added or subtracted
-(`syllable_totals`).
+only reads the segments it wrote, and its sums (syllables, title completions) start from
+the previous generation's with only the segments written or merged away since added or
+subtracted (`search.totals`).
 """
 from __future__ import annotations
 
 import bisect
 import math
 import threading
-from collections import defaultdict
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from dataclasses import replace
+from typing import Sequence
 
 from indexer.normalize import fold
 from indexer.schema import TEXT_FIELDS
-from search.postings import segment_key
 from search.segstats import MAX_SYLLABLE, SegmentStats
+from search.totals import Completion, SyllableTotals, TitleTable, VocabState, syllable_totals, title_table
 
-__all__ = ["Vocabulary", "Completion", "SyllableTotals", "syllable_totals", "is_plain", "edits1"]
+__all__ = ["Vocabulary", "Completion", "VocabState", "is_plain", "edits1"]
 
 CANDIDATES = 6  # accented candidates kept per folded syllable
 PAIR_MU = 100.0  # Dirichlet prior of the bigram model (pseudo-occurrences of the first syllable)
@@ -50,149 +49,49 @@ def edits1(word: str) -> set[str]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """An autocomplete entry: display text ("huyện ủy"), its folded key, document frequency."""
-
-    key: str
-    text: str
-    df: int
-
-
-# --- syllable totals of a generation ------------------------------------------------------
-
-@dataclass(frozen=True)
-class SyllableTotals:
-    """Syllable document frequencies added up over a set of segments (title, summary and
-    body, each counted), and every indexed accented form of each folded key, most frequent
-    first. Never modified once built: the next generation starts from it."""
-
-    segments: frozenset[str] | None  # None: a segment without a key (cannot be updated)
-    df: dict[str, int]
-    by_fold: dict[str, list[tuple[str, int]]]
-    total: int  # sum of df: the bigram model's N
-
-
-def _ranked(items: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    return sorted(items, key=lambda x: (-x[1], x[0]))
-
-
-def _full(leaves: Sequence, keys: list[str | None], stats: SegmentStats) -> SyllableTotals:
-    df: dict[str, int] = defaultdict(int)
-    for leaf in leaves:
-        for field in TEXT_FIELDS:
-            for term, n in stats.counts(leaf, field, "syllables").items():
-                df[term] += n
-    by_fold: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for term, n in df.items():
-        by_fold[fold(term)].append((term, n))
-    segments = None if None in keys else frozenset(k for k in keys if k is not None)
-    return SyllableTotals(segments, dict(df), {k: _ranked(v) for k, v in by_fold.items()},
-                          sum(df.values()))
-
-
-def _update(base: SyllableTotals, leaves: Sequence, keys: list[str], stats: SegmentStats
-            ) -> SyllableTotals | None:
-    """`base` with the segments gone since subtracted and the new ones added, or None when
-    adding everything up anew is as cheap (most segments changed) or a gone segment's
-    tables were evicted."""
-    assert base.segments is not None
-    current = dict(zip(keys, leaves))
-    added = [leaf for key, leaf in current.items() if key not in base.segments]
-    removed = [key for key in base.segments if key not in current]
-    if not added and not removed:
-        return base
-    if len(added) + len(removed) > max(1, len(current) // 2):
-        return None
-    gone = [stats.cached_counts(key, field, "syllables") for key in removed for field in TEXT_FIELDS]
-    if any(table is None for table in gone):
-        return None
-    df = dict(base.df)
-    total = base.total
-    changed: set[str] = set()
-    for table in gone:
-        assert table is not None
-        for term, n in table.items():
-            left = df.get(term, 0) - n
-            if left > 0:
-                df[term] = left
-            else:
-                df.pop(term, None)
-        total -= sum(table.values())
-        changed.update(table)
-    for leaf in added:
-        for field in TEXT_FIELDS:
-            table = stats.counts(leaf, field, "syllables")
-            for term, n in table.items():
-                df[term] = df.get(term, 0) + n
-            total += sum(table.values())
-            changed.update(table)
-    by_key: dict[str, set[str]] = defaultdict(set)
-    for term in changed:
-        by_key[fold(term)].add(term)
-    by_fold = dict(base.by_fold)  # (lists are replaced, never changed in place)
-    for key, terms in by_key.items():
-        terms.update(t for t, _ in base.by_fold.get(key, ()))
-        items = [(t, df[t]) for t in terms if t in df]
-        if items:
-            by_fold[key] = _ranked(items)
-        else:
-            by_fold.pop(key, None)
-    return SyllableTotals(frozenset(current), df, by_fold, total)
-
-
-def syllable_totals(leaves: Sequence, stats: SegmentStats,  # whoosh leaf readers
-                    base: SyllableTotals | None = None) -> SyllableTotals:
-    """The syllable totals of `leaves`: from `base` (the previous generation's) updated by
-    the segments a commit wrote or merged away, else added up from every segment."""
-    keys = [segment_key(leaf) for leaf in leaves]
-    if base is not None and base.segments is not None and None not in keys:
-        updated = _update(base, leaves, [k for k in keys if k is not None], stats)
-        if updated is not None:
-            return updated
-    return _full(leaves, keys, stats)
-
-
 class Vocabulary:
     """Lookups over one searcher's lexicon; thread-safe lazy construction."""
 
     def __init__(self, searcher, stats: SegmentStats | None = None,  # noqa: ANN001 - whoosh Searcher
-                 base: SyllableTotals | None = None) -> None:
+                 base: VocabState | None = None) -> None:
         self._searcher = searcher
         self._reader = searcher.reader()
         self._stats = stats if stats is not None else SegmentStats(0)  # 0: read, keep nothing
         self._lock = threading.Lock()
-        self._titles: list[Completion] | None = None
-        self._title_keys: list[str] | None = None
         self._word_df: dict[str, int] = {}
         self._pair_df: dict[tuple[str, str], int] = {}
-        self._base = base  # the previous generation's totals, to start from
+        self._base = base or VocabState()  # the previous generation's sums, to start from
         self._totals: SyllableTotals | None = None
+        self._titles: TitleTable | None = None
 
     # --- document frequencies ----------------------------------------------------------
 
     def _leaves(self) -> list:
         return [r for r, _ in self._reader.leaf_readers()]
 
-    def _scan(self, field: str, kind: str) -> Iterable[tuple[str, int]]:
-        """(term, doc frequency) of the `kind` terms of `field` in each segment (summed per
-        term by callers)."""
-        for leaf in self._leaves():
-            yield from self._stats.counts(leaf, field, kind).items()
-
     def _syllables(self) -> SyllableTotals:
         """The syllable totals, built on first use (from the previous generation's)."""
         if self._totals is None:
             with self._lock:
                 if self._totals is None:
-                    self._totals = syllable_totals(self._leaves(), self._stats, self._base)
-                    self._base = None
+                    self._totals = syllable_totals(self._leaves(), self._stats, self._base.syllables)
+                    self._base = replace(self._base, syllables=None)  # let the old one go
         return self._totals
 
-    def totals(self) -> SyllableTotals | None:
-        """What the next generation's vocabulary starts from: these totals once built,
-        else the ones this vocabulary was to start from."""
-        return self._totals or self._base
+    def _title_table(self) -> TitleTable:
+        """The title completions, built on first use (from the previous generation's)."""
+        if self._titles is None:
+            with self._lock:
+                if self._titles is None:
+                    self._titles = title_table(self._leaves(), self._stats, self._base.titles)
+                    self._base = replace(self._base, titles=None)
+        return self._titles
+
+    def state(self) -> VocabState:
+        """What the next generation's vocabulary starts from: each sum once built here,
+        else the one this vocabulary was to start from. (Waits for a build in progress.)"""
+        with self._lock:
+            return VocabState(self._totals or self._base.syllables, self._titles or self._base.titles)
 
     def syllable_df(self, term: str) -> int:
         """Documents (title, summary or body; counted per field) containing syllable `term`."""
@@ -311,29 +210,13 @@ class Vocabulary:
 
     # --- autocomplete -------------------------------------------------------------------
 
-    def _build_titles(self) -> None:
-        df: dict[str, int] = defaultdict(int)
-        for term, n in self._scan("title", "alpha"):
-            df[term] += n
-        for term, n in self._scan("title_w", "words"):
-            df[term.replace("_", " ")] += n
-        entries = sorted(
-            (Completion(fold(text), text, n) for text, n in df.items()), key=lambda c: c.key
-        )
-        self._titles = entries
-        self._title_keys = [c.key for c in entries]
-
     def completions(self, folded_prefix: str, limit: int = 50) -> list[Completion]:
         """Title syllables and words whose folded form starts with `folded_prefix`, by df."""
-        if self._titles is None:
-            with self._lock:
-                if self._titles is None:
-                    self._build_titles()
-        assert self._titles is not None and self._title_keys is not None
-        keys = self._title_keys
+        table = self._title_table()
+        keys = table.keys
         lo = bisect.bisect_left(keys, folded_prefix)
         hi = bisect.bisect_left(keys, folded_prefix + "\uffff", lo)
-        found = self._titles[lo:hi]
+        found = table.entries[lo:hi]
         if len(found) > limit:
             found = sorted(found, key=lambda c: -c.df)[:limit]
         return sorted(found, key=lambda c: (-c.df, c.text))

@@ -137,3 +137,13 @@ def engine(index_dir: Path):
 @pytest.fixture(scope="session")
 def by_id(articles: list[Article]) -> dict[str, Article]:
     return {a.id: a for a in articles}
+
+
+@pytest.fixture()
+def three_segments(tmp_path: Path) -> Path:
+    """An index of 90 Dân trí articles in three segments (`segment_fixtures`)."""
+    from tests.search.segment_fixtures import build, dantri_articles
+
+    path = tmp_path / "index"
+    build(path, dantri_articles(0, 90), 30)
+    return path
