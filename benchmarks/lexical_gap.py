@@ -90,7 +90,7 @@ def measure(set_dir: Path, index_path: Path) -> Gap:
     idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
     qrels = load_qrels(set_dir / "qrels.txt")
     queries = [q for q in load_queries(set_dir / "queries.jsonl") if q["qid"] in qrels]
-    ensure_index(set_dir, index_path)
+    ensure_index(set_dir, index_path, embed=False)  # term matching alone: no passage vectors
     engine = Engine(index_path)
     try:
         runs = [(syllables(q["query"]), ranked_ids(engine, q["query"], depth=50), qrels[q["qid"]])

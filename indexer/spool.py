@@ -324,7 +324,8 @@ class Applier:
     def __init__(self, index_path: Path, spool_dir: Path | Spool, lock_timeout: float = 30.0, *,
                  batch_ops: int = 500, batch_docs: int = 1000,
                  on_applied: Callable[[], None] | None = None,
-                 prepare: Callable[[Article], dict[str, Any]] | None = None) -> None:
+                 prepare: Callable[[Article], dict[str, Any]] | None = None,
+                 embed: Callable[[list[str]], None] | None = None) -> None:
         self.index_path = Path(index_path)
         self.spool = spool_dir if isinstance(spool_dir, Spool) else Spool(Path(spool_dir))
         self.lock_timeout = lock_timeout
@@ -332,6 +333,7 @@ class Applier:
         self.batch_docs = max(1, batch_docs)
         self.on_applied = on_applied
         self._prepare = prepare
+        self._embed = embed  # passage vectors for the upserted ids, after their commit
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -426,6 +428,13 @@ class Applier:
                 self.on_applied()
             except Exception:
                 log.exception("spool on_applied callback failed")
+        if self._embed is not None:
+            upserted = [doc_id for doc_id, (kind, _, _) in final.items() if kind == "upsert"]
+            try:
+                if upserted:
+                    self._embed(upserted)
+            except Exception:  # the documents are indexed; `vnsearch embed` can add vectors later
+                log.exception("spool: encoding %d passage(s) failed; they rank by terms alone", len(upserted))
         return failed + len(taken)
 
     # -- background thread ----------------------------------------------------------------

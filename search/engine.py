@@ -35,6 +35,8 @@ from whoosh.util.times import datetime_to_long
 
 from config.settings import SearchSettings
 from indexer import whoosh_mmap
+from indexer.embedding import E5Encoder, Encoder, VectorStore, vectors_dir
+from indexer.normalize import normalize_text
 from indexer.schema import TEXT_FIELDS
 from indexer.synonyms import SynonymTable, load_synonyms
 from search.docsets import DocSets, Mask, TermMasks, docnums, mask_of
@@ -47,6 +49,7 @@ from search.segstats import SegmentStats
 from search.highlight import Highlighter
 from search.query import CompiledQuery, HighlightTerms, QueryContext, compile_query, load_stopwords
 from search.ranking import RankingParams
+from search.semantic import QueryVectors, SemanticParams, rerank
 from search.suggest import autocomplete, did_you_mean
 from search.syntax import parse
 from search.vocab import VocabState, Vocabulary
@@ -128,6 +131,7 @@ class _Generation:
         self.facets = FacetCache(self.searcher, self.live)
         self.fast = FastRanker(self.searcher, self.postings, settings.score_cache_mb << 20, stats)
         self.masks = TermMasks(self.live, settings.mask_cache_mb << 20)
+        self.vectors = VectorStore(vectors_dir(real))  # passage vectors, if `vnsearch embed` ran
         # stored fields of documents shown in results (decompressed and unpickled once;
         # read-only: shared between requests)
         self._stored = ByteLRU(settings.stored_cache_mb << 20, _stored_size)
@@ -251,10 +255,14 @@ class Engine:
     """Search over one index directory (see the module docstring)."""
 
     def __init__(self, index_dir: Path, settings: SearchSettings | None = None,
-                 ranking: RankingParams | None = None) -> None:
+                 ranking: RankingParams | None = None, encoder: Encoder | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.settings = settings or SearchSettings()
         self.ranking = ranking or RankingParams()
+        self.semantic = SemanticParams(self.settings.semantic_candidates, self.settings.semantic_weight)
+        # the query encoder is loaded on the first wordy query against an index with vectors
+        self.query_vectors = QueryVectors(encoder or E5Encoder())
+        self._encoder_failed = False
         self._lock = threading.RLock()
         self._gen: _Generation | None = None
         self._last_check = 0.0
@@ -333,6 +341,7 @@ class Engine:
         except Exception:  # mid-swap or gone: keep serving what is open
             return False
         if not changed:
+            gen.vectors.reload()  # `vnsearch embed` appends to the live generation
             return False
         try:
             new = self._open(gen.vocab.state())
@@ -490,7 +499,11 @@ class Engine:
             sort = req.sort if comp.has_terms else ("oldest" if req.sort == "oldest" else "newest")
             ranked: list[tuple[int, float]] = []
             if total and sort == "relevance":
-                ranked = self._rank(gen, searcher, scored, docs, limit)
+                semantic = self._semantic_query(gen, comp, parsed.text)
+                depth = max(limit, self.semantic.candidates) if semantic is not None else limit
+                ranked = self._rank(gen, searcher, scored, docs, depth)
+                if semantic is not None:
+                    ranked = rerank(ranked, semantic, gen.vectors, gen.stored_fields, self.semantic)
             elif total:
                 ranked = [(d, 0.0) for d in self._by_date(gen, docs, limit, sort == "newest")]
             page = ranked[(req.page - 1) * req.per_page:limit]
@@ -510,6 +523,22 @@ class Engine:
         took = (time.perf_counter() - started) * 1000.0
         return SearchResult(parsed.text, total, req.page, req.per_page, round(took, 3),
                             hits, facets, suggestion)
+
+    def _semantic_query(self, gen: _Generation, comp: CompiledQuery, text: str) -> np.ndarray | None:
+        """The query's vector when semantic re-ranking applies (a wordy query, an index
+        with passage vectors, the setting on), else None. Unaccented input is encoded with
+        its accents restored, like the passages it is compared with; tone placement and
+        Unicode form are normalized first, so variants get the same vector."""
+        if not (self.settings.semantic and comp.wordy and len(gen.vectors) and not self._encoder_failed):
+            return None
+        if comp.restored != comp.syllables:
+            text = " ".join(comp.restored)
+        try:
+            return self.query_vectors.get(normalize_text(text))
+        except (ImportError, OSError, RuntimeError) as exc:  # no usable model: terms alone
+            self._encoder_failed = True
+            print(f"vnsearch: semantic re-ranking off, the query encoder failed: {exc}", file=sys.stderr)
+            return None
 
     def _rank(self, gen: _Generation, searcher: Searcher, scored,  # noqa: ANN001 - whoosh query
               docs: Mask, limit: int) -> list[tuple[int, float]]:

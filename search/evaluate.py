@@ -136,19 +136,27 @@ def corpus_file(directory: Path) -> Path:
     raise FileNotFoundError(f"no corpus.jsonl[.gz|.xz] in {directory}")
 
 
-def ensure_index(directory: Path, index_path: Path, workers: int = 0) -> None:
-    """Build the corpus index at `index_path` unless one is already there."""
+def ensure_index(directory: Path, index_path: Path, workers: int = 0, embed: bool = True,
+                 vector_cache: Path | None = None, encoder=None) -> None:  # noqa: ANN001 - an Encoder
+    """Build the corpus index at `index_path` unless one is already there, and give every
+    passage its vector (semantic re-ranking is part of `/search`'s defaults). A
+    `vector_cache` directory keeps vectors by content across runs."""
     from indexer.build import BuildOptions, index_articles
+    from indexer.embedding import E5Encoder, VectorStore, embed_index
     from indexer.sources.jsonl import read_jsonl
     from indexer.store import live_dir
 
-    if live_dir(index_path) is not None:
-        return
-    corpus = corpus_file(directory)
-    stats = index_articles(read_jsonl(corpus), index_path,
-                           BuildOptions(workers=workers, progress="quiet", rebuild=True))
-    if stats.rejected:
-        raise RecordError(str(corpus), f"{stats.rejected} corpus records rejected, first: {stats.rejects[0]}")
+    if live_dir(index_path) is None:
+        corpus = corpus_file(directory)
+        stats = index_articles(read_jsonl(corpus), index_path,
+                               BuildOptions(workers=workers, progress="quiet", rebuild=True))
+        if stats.rejected:
+            raise RecordError(str(corpus), f"{stats.rejected} corpus records rejected, first: {stats.rejects[0]}")
+    if embed:
+        seed = VectorStore(vector_cache) if vector_cache is not None else None
+        live = live_dir(index_path)
+        assert live is not None
+        embed_index(live, encoder or E5Encoder(), seed=seed)
 
 
 @dataclass

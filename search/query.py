@@ -94,6 +94,8 @@ class CompiledQuery:
     restored: list[str] = field(default_factory=list)  # same, with accents restored
     has_terms: bool = False  # some positive term survived analysis
     unmatched_category: bool = False  # category: named a value absent from the index
+    wordy: bool = False  # free text that asks or describes (a question, or more content
+    #                      terms than and_max_terms): what semantic re-ranking is for
 
 
 @dataclass
@@ -449,6 +451,7 @@ def compile_query(parsed: ParsedQuery, ctx: QueryContext) -> CompiledQuery:
     soft: wq.Query | None = None
     relaxed_soft: wq.Query | None = None
     question = not p.and_questions and _is_question(parsed.text, comp.restored)
+    out.wordy = bool(slots) and (question or len(content) > p.and_max_terms)
     if slots:
         if len(content) <= p.and_max_terms and not question:
             soft = _and([s.match for s in content])

@@ -49,12 +49,28 @@ def start_background() -> Applier:
                 engines.refresh()
 
         _applier = Applier(settings.index.path, spool, settings.index.lock_timeout,
-                           batch_docs=settings.index.batch_size, on_applied=after_commit)
+                           batch_docs=settings.index.batch_size, on_applied=after_commit,
+                           embed=_embedder() if settings.search.semantic else None)
         spool.add_listener(_applier.wake)
         interval = min(0.5, max(0.05, settings.search.refresh_interval))
         _applier.start_thread(interval, on_tick=engines.maybe_refresh)
         _applier_pid = os.getpid()
         return _applier
+
+
+def _embedder():  # noqa: ANN202
+    """Passage vectors for documents written through the API, right after their commit."""
+    from indexer.embedding import E5Encoder, embed_documents
+    from indexer.store import live_dir
+
+    encoder = E5Encoder()
+
+    def embed(ids: list[str]) -> None:
+        live = live_dir(settings.index.path)
+        if live is not None:
+            embed_documents(live, ids, encoder)
+
+    return embed
 
 
 def stop_background(timeout: float | None = 10.0) -> None:

@@ -1,7 +1,7 @@
 """The evaluation page's paired-comparison section."""
 from __future__ import annotations
 
-from benchmarks.paired import PerQuery, paired_lines
+from benchmarks.paired import PerQuery, component_lines, paired_lines
 
 
 def _run(name: str, variant: str, ours: list[float], base: list[float], extra: list[dict] | None = None) -> PerQuery:
@@ -49,3 +49,12 @@ def test_subsets_are_broken_down_when_a_field_has_two_values() -> None:
     assert "question_type" not in text  # one value: no breakdown
     assert "by subset" in text
     assert "by subset" not in "\n".join(paired_lines([_run("s", "accented", [1.0], [0.0])], {}))
+
+
+def test_component_table_names_the_part_compared() -> None:
+    run = _run("setA", "accented", [100.0, 100.0, 50.0], [50.0, 100.0, 50.0])
+    lines = component_lines([run], "What X adds", "terms only")
+    assert lines[0] == "## What X adds"
+    assert "| set, variant | queries | terms only | ours [95% CI] | ours - terms only [95% CI] |" in lines[2]
+    assert lines[-1].startswith("| setA, accented | 3 | 66.67 | **83.33** [")
+    assert lines[-1].endswith("| 1 / 2 / 0 |")

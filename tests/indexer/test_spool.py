@@ -326,3 +326,39 @@ def test_thread_applies_new_ops_when_woken_and_stops(paths):
     finally:
         applier.stop(timeout=10)
     assert not thread.is_alive()
+
+
+# -- passage vectors for API writes ------------------------------------------------------
+def test_upserted_documents_are_embedded_after_their_commit(paths, caplog):
+    from indexer.embedding import VectorStore, embed_documents, vectors_dir
+    from indexer.store import live_dir
+    from tests.indexer.test_embedding import HashEncoder
+
+    index_path, spool_dir = paths
+    sp = Spool(spool_dir)
+    calls: list[list[str]] = []
+    enc = HashEncoder()
+
+    def embed(ids: list[str]) -> None:
+        calls.append(ids)
+        embed_documents(live_dir(index_path), ids, enc)
+
+    applier = Applier(index_path, sp, lock_timeout=1, embed=embed)
+    sp.upsert([art("a"), art("b", title="Bóng đá"), art("c", body="khác")])
+    sp.delete("c")
+    assert applier.run_once() == 2
+    assert calls == [["a", "b"]]  # deleted ids are not encoded
+    assert len(VectorStore(vectors_dir(live_dir(index_path)))) == 2
+    sp.upsert([art("a")])  # the same text again: nothing new to encode
+    applier.run_once()
+    assert len(enc.encoded) == 2
+
+    def broken(ids: list[str]) -> None:
+        raise RuntimeError("encoder gone")
+
+    failing = Applier(index_path, sp, lock_timeout=1, embed=broken)
+    op = sp.upsert([art("d", body="mới")])
+    assert failing.run_once() == 1  # the write still lands
+    assert sp.status(op) == "applied" and "d" in stored(index_path)
+    assert "rank by terms alone" in caplog.text
+    assert len(VectorStore(vectors_dir(live_dir(index_path)))) == 2

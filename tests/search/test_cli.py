@@ -136,3 +136,23 @@ def test_serve_runs_gunicorn_with_the_settings(index: Path, monkeypatch: pytest.
     env = seen["env"]
     assert env["VNSEARCH_INDEX_PATH"] == str(index.resolve())
     assert env["VNSEARCH_SERVER_PORT"] == "8123" and env["VNSEARCH_WORKERS"] == "3"
+
+
+def test_embed_encodes_each_passage_once(tmp_path: Path, corpus: Path, index: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from indexer.embedding import VectorStore, vectors_dir
+
+    assert main(["embed", "--index", str(index), "--quiet"]) == EXIT_OK  # the real encoder
+    assert capsys.readouterr().out.strip() == (
+        f"embedded {index}: 3 documents, 3 encoded, 0 already had a vector")
+    assert len(VectorStore(vectors_dir(index))) == 3
+    assert main(["embed", "--index", str(index), "--quiet"]) == EXIT_OK
+    assert "0 encoded, 3 already had a vector" in capsys.readouterr().out
+    # a question now ranks with the vectors; the answer to it comes first either way
+    assert main(["search", "--index", str(index), "--json", "Luật hôn nhân được thông qua khi nào?"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["hits"][0]["id"] == "a3"
+    fresh = tmp_path / "fresh"
+    assert main(["index", "--index", str(fresh), "--workers", "1", "--quiet", "--embed", str(corpus)]) == EXIT_REJECTS
+    assert "3 encoded" in capsys.readouterr().out
+    assert main(["embed", "--index", str(tmp_path / "nothing"), "--quiet"]) == EXIT_FAIL
+    assert "no index in" in capsys.readouterr().err
