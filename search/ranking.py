@@ -7,10 +7,12 @@ consecutive syllables found as a phrase and for the whole query found close toge
 Scores use BM25's own idf, ln(1 + (N - df + 0.5) / (df + 0.5)), not Whoosh's +1 variant,
 raised to `idf_power` (1.5) so that a question's one rare name outweighs its many common words.
 
-Measured with these defaults (`vnsearch eval`, nDCG@10 accented / unaccented; plain
-syllable BM25 in brackets, accented): ALQAC legal retrieval 90.20 / 89.55 (84.08),
-vimedaqa 85.74 / 82.35 (83.69), virhe4qa 86.60 / 85.24 (81.05), alqac-qa 96.94 / 96.62
-(94.40); tone-swapped and NFD queries score as accented. Full table: docs/evaluation.md.
+Measured with these defaults and semantic re-ranking off (the term ranking alone, nDCG@10
+accented / unaccented; plain syllable BM25 in brackets, accented): ALQAC legal retrieval
+90.20 / 89.55 (84.08), vimedaqa 85.74 / 82.35 (83.69), virhe4qa 86.60 / 85.24 (81.05),
+alqac-qa 96.94 / 96.62 (94.40); tone-swapped and NFD queries score as accented. With the
+re-ranking of `search.semantic` on top (the `/search` default): 90.38, 89.39, 87.45,
+97.47. Full table: docs/evaluation.md.
 """
 from __future__ import annotations
 
