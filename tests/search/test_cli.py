@@ -156,3 +156,13 @@ def test_embed_encodes_each_passage_once(tmp_path: Path, corpus: Path, index: Pa
     assert "3 encoded" in capsys.readouterr().out
     assert main(["embed", "--index", str(tmp_path / "nothing"), "--quiet"]) == EXIT_FAIL
     assert "no index in" in capsys.readouterr().err
+
+
+def test_a_rebuild_copies_unchanged_passages_from_the_previous_generation(
+        tmp_path: Path, corpus: Path, index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["embed", "--index", str(index), "--quiet"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["index", "--index", str(index), "--workers", "1", "--quiet", "--rebuild",
+                 "--embed", str(corpus)]) == EXIT_REJECTS
+    out = capsys.readouterr().out
+    assert "0 encoded, 0 already had a vector, 3 copied from the previous generation" in out
