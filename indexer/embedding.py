@@ -29,12 +29,12 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 import numpy as np
 
 __all__ = ["DIM", "MODEL", "Encoder", "E5Encoder", "VectorStore", "EmbedStats", "passage_text",
-           "content_key", "embed_index", "embed_documents", "earlier_stores", "vectors_dir"]
+           "stored_passage", "content_key", "embed_index", "embed_documents", "earlier_stores", "vectors_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,12 @@ def passage_text(title: str, body: str, max_chars: int = MAX_PASSAGE_CHARS) -> s
     """What a document's vector encodes: its title and the head of its body."""
     text = f"{title.strip()}\n{body.strip()}".strip()
     return text[:max_chars]
+
+
+def stored_passage(stored: dict) -> str:
+    """`passage_text` of a document's stored fields: what its vector encodes, and so what
+    the indexer, the applier and the re-ranker all key it by."""
+    return passage_text(stored.get("title") or "", stored.get("body") or "")
 
 
 def content_key(text: str) -> str:
@@ -179,8 +185,7 @@ class VectorStore:
         with open(self.directory / "lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                committed = len(_complete_lines(self._keys_path))
-                _cut_partial_line(self._keys_path)  # a key line a killed append left half-written
+                committed = _trim_keys(self._keys_path)
                 with open(self._vectors_path, "ab") as vf:
                     vf.truncate(committed * self.dim * 2)  # rows of a killed append, never keyed
                     vf.seek(0, os.SEEK_END)
@@ -196,15 +201,17 @@ class VectorStore:
         self.reload()
 
 
-def _cut_partial_line(path: Path) -> None:
+def _trim_keys(path: Path) -> int:
+    """Cut a key line a killed append left half-written; the number of complete keys."""
     try:
         with open(path, "r+b") as f:
             data = f.read()
             end = data.rfind(b"\n") + 1
             if end < len(data):
                 f.truncate(end)
+            return data.count(b"\n")
     except FileNotFoundError:
-        pass
+        return 0
 
 
 def _complete_lines(path: Path) -> list[str]:
@@ -221,7 +228,7 @@ def _complete_lines(path: Path) -> list[str]:
 class EmbedStats:
     documents: int = 0  # live documents seen
     encoded: int = 0  # passages encoded by this run
-    copied: int = 0  # vectors taken from the seed store instead of encoded
+    copied: int = 0  # vectors copied from other stores (seed, earlier generations) instead of encoded
     present: int = 0  # already in the store
 
 
@@ -232,7 +239,7 @@ def iter_passages(index_dir: Path) -> Iterator[str]:
     ix = windex.open_dir(str(index_dir))
     with ix.searcher() as s:
         for _, stored in s.reader().iter_docs():
-            yield passage_text(stored.get("title") or "", stored.get("body") or "")
+            yield stored_passage(stored)
 
 
 def embed_documents(index_dir: Path, ids: Sequence[str], encoder: Encoder) -> int:
@@ -241,20 +248,28 @@ def embed_documents(index_dir: Path, ids: Sequence[str], encoder: Encoder) -> in
     from whoosh import index as windex
 
     store = VectorStore(vectors_dir(index_dir))
-    todo: dict[str, str] = {}
     ix = windex.open_dir(str(index_dir))
     with ix.searcher() as s:
-        for doc_id in ids:
-            stored = s.document(id=doc_id)
-            if stored is None:
-                continue  # deleted since
-            text = passage_text(stored.get("title") or "", stored.get("body") or "")
-            key = content_key(text)
-            if key not in store:
-                todo.setdefault(key, text)
+        found = [s.document(id=doc_id) for doc_id in ids]
+    todo, _, _ = _missing(store, (stored_passage(f) for f in found if f is not None))  # (None: deleted since)
     if todo:
         store.add(list(todo), encoder.passages(list(todo.values())))
     return len(todo)
+
+
+def _missing(store: VectorStore, texts: Iterable[str]) -> tuple[dict[str, str], int, int]:
+    """(key -> text of the passages `store` has no vector for, how many texts it has, how
+    many texts there were). Streams `texts`: only the missing ones are kept."""
+    todo: dict[str, str] = {}
+    present = seen = 0
+    for text in texts:
+        seen += 1
+        key = content_key(text)
+        if key in store:
+            present += 1
+        else:
+            todo.setdefault(key, text)
+    return todo, present, seen
 
 
 def earlier_stores(index_path: Path) -> list[VectorStore]:
@@ -266,8 +281,8 @@ def earlier_stores(index_path: Path) -> list[VectorStore]:
     live = os.path.realpath(index_path)
     if not gens.is_dir():
         return []
-    return [VectorStore(g / "vectors") for g in sorted(gens.iterdir(), reverse=True)
-            if g.is_dir() and os.path.realpath(g) != live and (g / "vectors" / "keys.txt").exists()]
+    return [VectorStore(vectors_dir(g)) for g in sorted(gens.iterdir(), reverse=True)
+            if g.is_dir() and os.path.realpath(g) != live and (vectors_dir(g) / "keys.txt").exists()]
 
 
 def embed_index(index_dir: Path, encoder: Encoder, batch_size: int = 32,
@@ -280,14 +295,7 @@ def embed_index(index_dir: Path, encoder: Encoder, batch_size: int = 32,
     to copy from (the index's earlier generations)."""
     store = VectorStore(vectors_dir(index_dir))
     stats = EmbedStats()
-    todo: dict[str, str] = {}
-    for text in iter_passages(index_dir):
-        stats.documents += 1
-        key = content_key(text)
-        if key in store:
-            stats.present += 1
-        else:
-            todo.setdefault(key, text)
+    todo, stats.present, stats.documents = _missing(store, iter_passages(index_dir))
     for source in ([seed] if seed is not None else []) + list(sources):
         known = [k for k in todo if k in source]
         if known:

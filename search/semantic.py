@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from indexer.embedding import Encoder, VectorStore, content_key, passage_text
+from indexer.embedding import Encoder, VectorStore, content_key, stored_passage
 
 __all__ = ["SemanticParams", "fuse", "QueryVectors", "rerank"]
 
@@ -86,10 +86,7 @@ def rerank(ranked: Sequence[tuple[int, float]], query_vector: np.ndarray, store:
     head = list(ranked[: params.candidates])
     if len(head) < 2:
         return list(ranked)
-    keys = []
-    for docnum, _ in head:
-        fields = stored(docnum)
-        keys.append(content_key(passage_text(fields.get("title") or "", fields.get("body") or "")))
+    keys = [content_key(stored_passage(stored(docnum))) for docnum, _ in head]
     vectors, found = store.vectors(keys)
     if not found.any():
         return list(ranked)
